@@ -1,0 +1,105 @@
+# retort — plain Makefile. `make run` and `make test` do everything on a fresh
+# Debian 12 machine (they install missing packages via scripts/install-deps.sh).
+#   make            build build/retort (-O2 -march=native; PORTABLE=1 for generic x86-64)
+#   make run        run the demo recipe on built-in data
+#   make test       unit tests, gradient checks, golden parity, Lua tests, notebooks
+#   make asan       the whole suite under AddressSanitizer + UBSan
+#   make parity     regenerate PyTorch references and compare live
+#   make bench      benchmarks (retort and PyTorch, same machine)
+#   make fuzz       libFuzzer targets for every parser (FUZZ_SECONDS=60 each)
+#   make install PREFIX=/usr/local ; make clean
+
+CC       ?= cc
+BUILD    ?= build
+PREFIX   ?= /usr/local
+PORTABLE ?= 0
+SAN      ?=
+
+ifeq ($(PORTABLE),1)
+  ARCH = -march=x86-64-v2
+else
+  ARCH = -march=native
+endif
+
+# Library flags are looked up once, lazily (after `deps` ran).
+BLAS_PC := /usr/lib/x86_64-linux-gnu/openblas-openmp/pkgconfig
+PKGS    := lua5.4 readline libutf8proc libcjson
+lazy = $(eval $1 := $(shell $2))$($1)
+PKG_CFLAGS = $(call lazy,PKG_CFLAGS,pkg-config --cflags $(PKGS); PKG_CONFIG_PATH=$(BLAS_PC) pkg-config --cflags openblas)
+PKG_LIBS   = $(call lazy,PKG_LIBS,pkg-config --libs $(PKGS); PKG_CONFIG_PATH=$(BLAS_PC) pkg-config --libs openblas)
+BLAS_DIR   = $(call lazy,BLAS_DIR,PKG_CONFIG_PATH=$(BLAS_PC) pkg-config --variable=libdir openblas)
+CMOCKA     = $(call lazy,CMOCKA,pkg-config --cflags --libs cmocka)
+
+OPT      ?= -O2
+CFLAGS   += -std=c11 $(OPT) -g $(ARCH) -fopenmp -Wall -Wextra -Wno-unused-parameter \
+            -Wshadow -Wstrict-prototypes -D_GNU_SOURCE -MMD -MP $(SAN) $(PKG_CFLAGS) \
+            -DRETORT_VERSION='"$(VERSION)"'
+LDLIBS   += $(PKG_LIBS) -Wl,-rpath,$(BLAS_DIR) -fopenmp -lm $(SAN)
+VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo 0.1.0)
+
+LIB_SRC  := $(sort $(wildcard src/core/*.c src/kernels/*.c src/autograd/*.c src/models/*.c \
+              src/text/*.c src/data/*.c src/io/*.c src/optim/*.c src/lua/*.c) \
+              $(filter-out src/cli/main.c,$(wildcard src/cli/*.c)))
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+TEST_SRC := $(sort $(wildcard tests/unit/test_*.c))
+TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+
+.PHONY: all deps run test unit asan parity bench fuzz install clean
+all: deps
+	@$(MAKE) --no-print-directory $(BUILD)/retort
+
+deps:
+	@bash scripts/install-deps.sh
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/libretort.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/retort: $(BUILD)/src/cli/main.o $(BUILD)/libretort.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libretort.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Isrc -o $@ $< $(BUILD)/libretort.a $(CMOCKA) $(LDLIBS)
+
+unit-bins: $(TEST_BIN)
+
+run: all
+	@$(BUILD)/retort lua/recipes/demo.lua
+
+test: deps
+	@$(MAKE) --no-print-directory $(BUILD)/retort unit-bins
+	@BUILD=$(BUILD) bash scripts/run-tests.sh
+
+asan: deps
+	@$(MAKE) --no-print-directory BUILD=build-asan OPT=-O1 \
+	  SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
+	  build-asan/retort unit-bins
+	@BUILD=build-asan ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
+	  RETORT_ASAN=1 bash scripts/run-tests.sh
+
+parity: all
+	@bash scripts/install-deps.sh --dev
+	@BUILD=$(BUILD) bash scripts/parity.sh
+
+bench: all
+	@bash scripts/install-deps.sh --dev
+	@BUILD=$(BUILD) bash scripts/bench/run.sh
+
+fuzz: deps
+	@BUILD=$(BUILD) bash scripts/fuzz.sh $(FUZZ_SRC)
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/retort
+	install -m 755 $(BUILD)/retort $(DESTDIR)$(PREFIX)/bin/retort
+	cp -r lua $(DESTDIR)$(PREFIX)/share/retort/
+
+clean:
+	rm -rf build build-asan build-fuzz
+
+-include $(LIB_OBJ:.o=.d) $(BUILD)/src/cli/main.d

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# make bench: every retort benchmark (scripts/bench/*.lua) then every PyTorch peer
+# (scripts/bench/*.py, tuned as DESIGN §10 says), one `bench ...` line each.
+set -u
+BUILD=${BUILD:-build}
+T=${THREADS:-2}
+for b in scripts/bench/*.lua; do
+  [ -f "$b" ] || continue
+  OMP_NUM_THREADS=$T "$BUILD/retort" "$b" --threads "$T"
+done
+for b in scripts/bench/*.py; do
+  [ -f "$b" ] || continue
+  OMP_NUM_THREADS=$T OPENBLAS_NUM_THREADS=$T OMP_WAIT_POLICY=PASSIVE MALLOC_MMAP_MAX_=0 \
+  MALLOC_TRIM_THRESHOLD_=68719476736 MALLOC_TOP_PAD_=1073741824 \
+    /usr/bin/python3 "$b" --threads "$T"
+done

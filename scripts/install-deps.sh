@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Install the Debian packages retort needs to build, test and run.
+# Idempotent: quiet when everything is present; runs `apt-get update` only when
+# something is missing. Usage: scripts/install-deps.sh [--dev]
+#   --dev  also installs the reference/benchmark tools (python3-torch, sklearn, ...)
+set -euo pipefail
+
+PKGS=(
+  build-essential pkg-config
+  liblua5.4-dev libreadline-dev
+  libopenblas-dev libopenblas0-openmp
+  libcmocka-dev libutf8proc-dev libcjson-dev
+  fortunes fortunes-min
+  python3-nbformat
+)
+DEV_PKGS=(python3-torch python3-numpy python3-sklearn python3-scipy)
+
+want=("${PKGS[@]}")
+[ "${1:-}" = "--dev" ] && want+=("${DEV_PKGS[@]}")
+
+missing=()
+for p in "${want[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO="sudo"
+echo "install-deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq >/dev/null
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,4 @@
+/* l_core.c — Lua bindings: placeholder until the module lands. */
+#include "lrt.h"
+
+void rtl_open_core(lua_State *L, int rt) { (void)L; (void)rt; }
