@@ -7,6 +7,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #define ST_MAX_HEADER (100u << 20)
 
@@ -156,7 +157,14 @@ rt_tensor_dict *rt_safetensors_load(const char *path) {
     if (rt_file_size(path, &len)) return NULL;
     if (len < 8) { rt_errorf(RT_EFORMAT, "%s: not a safetensors file (%zu bytes, truncated header length)", path, len); return NULL; }
     rt_storage *s = rt_storage_mmap(path, 0, len);
-    if (!s) { rt_error_prefix("%s", path); return NULL; }
+    if (!s) return NULL;
+    /* Copy-on-write: loaded tensors may be modified in place (training) without
+     * touching the file. */
+    if (mprotect(s->map_base, s->map_len, PROT_READ | PROT_WRITE) != 0) {
+        rt_storage_release(s);
+        rt_errorf(RT_EIO, "%s: cannot map the file copy-on-write", path);
+        return NULL;
+    }
     rt_tensor_dict *d = parse(s, path);
     rt_storage_release(s);           /* the views keep the mapping alive */
     return d;
