@@ -1,8 +1,8 @@
-/* vmath.h — small vectorised math helpers shared by the nn kernels (exp for
+/* nn_vmath.h — small vectorised math helpers shared by the nn kernels (exp for
  * softmax, cross-entropy and friends). AVX-512 when the compiler targets it,
  * plain loops otherwise. Accuracy of rt_vexp: ~2 ulp over [-87, 88]. */
-#ifndef RT_KERNELS_VMATH_H
-#define RT_KERNELS_VMATH_H
+#ifndef RT_KERNELS_NN_VMATH_H
+#define RT_KERNELS_NN_VMATH_H
 
 #include <math.h>
 #include <stdint.h>
