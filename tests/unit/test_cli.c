@@ -261,6 +261,11 @@ static void test_pretty(void **s) {
     assert_string_equal(pretty(L, "(function() local t = {1}; t.self = t; return t end)()"),
                         "{1, self = <cycle>}");
     assert_string_equal(pretty(L, "setmetatable({}, {__tostring = function() return 'OBJ' end})"), "OBJ");
+    /* multi-line __tostring: whole at top level, the last line inside a table */
+    assert_string_equal(pretty(L, "setmetatable({}, {__tostring = function() return '1 2\\n[T 2]\\n' end})"),
+                        "1 2\n[T 2]\n");
+    assert_string_equal(pretty(L, "{setmetatable({}, {__tostring = function() return '1 2\\n[T 2]\\n' end})}"),
+                        "{[T 2]}");
     /* Long tables break over lines with two-space indentation. */
     const char *p = pretty(L, "{alpha = string.rep('a', 50), beta = string.rep('b', 50)}");
     assert_non_null(strstr(p, "{\n  alpha = \""));
