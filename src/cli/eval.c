@@ -58,8 +58,14 @@ cli_chunk cli_compile(lua_State *L, const char *code, const char *chunkname, boo
     size_t last = len;
     while (last > 0 && code[last - 1] != '\n') last--;
     if (last > 0 && last < len) {
+        /* The last line must be an expression on its own: "return end" would
+         * compile (an empty return closing a block) and change the program. */
         char *trimmed = strndup(code, len);
-        bool ok = trimmed && try_return(L, trimmed, last, chunkname);
+        bool ok = trimmed && try_return(L, trimmed + last, 0, chunkname);
+        if (ok) {
+            lua_pop(L, 1);
+            ok = try_return(L, trimmed, last, chunkname);
+        }
         free(trimmed);
         if (ok) return CLI_CHUNK_OK;
     }

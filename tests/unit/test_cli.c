@@ -72,7 +72,16 @@ static void test_compile_rule(void **s) {
     assert_true(sup);
     assert_int_equal(eval_int(L, "y = 5\ny + 1", &sup), 6);          /* last line shows */
     assert_int_equal(eval_int(L, "local a = 2\nlocal b = 3\na * b  ", &sup), 6);
-    assert_int_equal(eval_int(L, "z = 9", &sup), 0);                  /* statement: no value */
+    assert_int_equal(eval_int(L, "z = 9", &sup), 0);
+    /* "return end" / "return until" compile but must not be used: loops run fully. */
+    assert_int_equal(eval_int(L, "n = 0\nfor i = 1, 3 do\n  n = n + i\nend", &sup), 0);
+    assert_int_equal(eval_int(L, "n", &sup), 6);
+    assert_int_equal(eval_int(L, "repeat\n  n = n + 1\nuntil n >= 10", &sup), 0);
+    assert_int_equal(eval_int(L, "n", &sup), 10);
+    assert_int_equal(eval_int(L, "if n > 100 then\n  n = 0\nelse\n  n = n + 1\nend\nn", &sup), 11);
+    assert_int_equal(eval_int(L, "f = function() return 5 end\nf()", &sup), 5);
+    assert_int_equal(eval_int(L, "t = {}\nf()\n{1}", &sup), 0);   /* not f(){1}: a table */
+    assert_int_equal(eval_int(L, "t = {\n  1,\n  2\n}\n#t", &sup), 2);                  /* statement: no value */
     assert_int_equal(luaL_dostring(L, "return z"), LUA_OK);
     assert_int_equal(lua_tointeger(L, -1), 9);
     lua_pop(L, 1);
