@@ -133,6 +133,16 @@ T.test("help and rt.pretty", function()
   T.ok(rt.doc(rt.pretty):find("readable text"))
 end)
 
+T.test("tensors: help lists methods, tables show the one-line summary", function()
+  if not rt.tensor then return end
+  local x = rt.tensor{{1, 2}, {3, 4}}
+  local summary = tostring(x):gsub("%s+$", ""):match("([^\n]*)$")
+  T.eq(rt.pretty({x}), "{" .. summary .. "}")
+  local out, rc = sh(BIN .. " -e 'help(rt.tensor{1})' -e 'help(\"rt.Tensor.sum\")'")
+  T.eq(rc, 0)
+  has(out, "Members:"); has(out, "  sum ")
+end)
+
 -- A 1x1 PNG.
 local PNG = "\137PNG\r\n\26\n\0\0\0\rIHDR\0\0\0\1\0\0\0\1\8\6\0\0\0\31\21\196\137" ..
   "\0\0\0\rIDATx\156c\248\15\0\1\1\1\0\24\221\141\176\0\0\0\0IEND\174B`\130"

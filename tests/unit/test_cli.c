@@ -120,10 +120,25 @@ static const char *SETUP =
     "                         __pairs = function() called = true; error('must not run') end})\n"
     "str = 'abc'\n";
 
+static int c_index(lua_State *L) {      /* like the Tensor binding: methods in an upvalue */
+    lua_pushboolean(L, 1);
+    lua_setglobal(L, "called");
+    lua_pushvalue(L, 2);
+    lua_gettable(L, lua_upvalueindex(1));
+    return 1;
+}
+
 static void test_complete(void **s) {
     (void)s;
     lua_State *L = new_L();
     assert_int_equal(luaL_dostring(L, SETUP), LUA_OK);
+    lua_newuserdatauv(L, 8, 0);                       /* ud with a C-closure __index */
+    lua_newtable(L);
+    assert_int_equal(luaL_dostring(L, "return {sum = function() end, shape = function() end, size = 3}"), LUA_OK);
+    lua_pushcclosure(L, c_index, 1);
+    lua_setfield(L, -2, "__index");
+    lua_setmetatable(L, -2);
+    lua_setglobal(L, "ud");
     int top = lua_gettop(L);
     char **c;
     c = cli_complete(L, "whi");
@@ -163,6 +178,14 @@ static void test_complete(void **s) {
     cli_free_candidates(c);
     c = cli_complete(L, "rt.pre");                              /* lazy lua/retort module */
     assert_true(has(c, "rt.pretty"));
+    cli_free_candidates(c);
+    c = cli_complete(L, "ud:s");
+    assert_int_equal(count(c), 2);
+    assert_string_equal(c[0], "ud:shape");
+    assert_string_equal(c[1], "ud:sum");
+    cli_free_candidates(c);
+    c = cli_complete(L, "ud.si");
+    assert_true(has(c, "ud.size"));
     cli_free_candidates(c);
     assert_null(cli_complete(L, "nosuch.x"));
     assert_null(cli_complete(L, "foo.bar.baz.x"));                /* a number has no fields */
@@ -238,6 +261,11 @@ static void test_pretty(void **s) {
     assert_string_equal(pretty(L, "(function() local t = {1}; t.self = t; return t end)()"),
                         "{1, self = <cycle>}");
     assert_string_equal(pretty(L, "setmetatable({}, {__tostring = function() return 'OBJ' end})"), "OBJ");
+    /* multi-line __tostring: whole at top level, the last line inside a table */
+    assert_string_equal(pretty(L, "setmetatable({}, {__tostring = function() return '1 2\\n[T 2]\\n' end})"),
+                        "1 2\n[T 2]\n");
+    assert_string_equal(pretty(L, "{setmetatable({}, {__tostring = function() return '1 2\\n[T 2]\\n' end})}"),
+                        "{[T 2]}");
     /* Long tables break over lines with two-space indentation. */
     const char *p = pretty(L, "{alpha = string.rep('a', 50), beta = string.rep('b', 50)}");
     assert_non_null(strstr(p, "{\n  alpha = \""));
