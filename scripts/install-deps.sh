@@ -8,9 +8,10 @@ set -euo pipefail
 PKGS=(
   build-essential pkg-config
   liblua5.4-dev libreadline-dev
-  libopenblas-dev libopenblas0-openmp
+  libopenblas-dev libopenblas-openmp-dev libopenblas0-openmp
   libcmocka-dev libutf8proc-dev libcjson-dev
-  fortunes fortunes-min
+  fortunes fortunes-min fortunes-zh
+  gnuplot-nox
   python3-nbformat
 )
 DEV_PKGS=(python3-torch python3-numpy python3-sklearn python3-scipy)

@@ -19,6 +19,8 @@ uint32_t rt_rng_u32(uint64_t seed, uint64_t base, uint64_t i);
 /* Fill helpers (parallel, thread-count independent). */
 void rt_rng_fill_uniform(rt_generator *g, float *out, int64_t n, float lo, float hi);
 void rt_rng_fill_normal(rt_generator *g, float *out, int64_t n, float mean, float std);
+/* The raw Philox4x32-10 block for (seed, counter): 4 words (for vectorised kernels). */
+void rt_philox(uint64_t seed, uint64_t ctr, uint32_t out[4]);
 /* Uniform integer in [0, n) for shuffling etc. */
 uint64_t rt_rng_randint(rt_generator *g, uint64_t n);
 

@@ -1,0 +1,149 @@
+/* shape.c — broadcasting, dim coalescing and the strided copy/convert loop. */
+#include <stdio.h>
+#include <string.h>
+#include "shape.h"
+
+bool rt_broadcast_shapes(int na, const int64_t *sa, int nb, const int64_t *sb,
+                         int *nout, int64_t *out) {
+    int n = na > nb ? na : nb;
+    for (int i = 0; i < n; i++) {
+        int ia = na - n + i, ib = nb - n + i;
+        int64_t a = ia >= 0 ? sa[ia] : 1, b = ib >= 0 ? sb[ib] : 1;
+        if (a != b && a != 1 && b != 1) return false;
+        out[i] = a == 1 ? b : a;
+    }
+    *nout = n;
+    return true;
+}
+
+void rt_broadcast_strides(int ndim, const int64_t *shape, const int64_t *stride,
+                          int ondim, const int64_t *oshape, int64_t *ostride) {
+    for (int i = 0; i < ondim; i++) {
+        int j = ndim - ondim + i;
+        ostride[i] = (j >= 0 && shape[j] == oshape[i]) ? stride[j] : 0;
+        if (j >= 0 && shape[j] == 1) ostride[i] = 0;
+    }
+}
+
+int rt_coalesce(int ndim, int64_t *shape, int nops, int64_t (*strides)[RT_MAXDIM]) {
+    int n = 0;
+    for (int i = 0; i < ndim; i++) {
+        if (shape[i] == 1) continue;
+        if (n > 0) {
+            bool ok = true;
+            for (int k = 0; k < nops; k++)
+                if (strides[k][n - 1] != strides[k][i] * shape[i]) { ok = false; break; }
+            if (ok) {
+                shape[n - 1] *= shape[i];
+                for (int k = 0; k < nops; k++) strides[k][n - 1] = strides[k][i];
+                continue;
+            }
+        }
+        shape[n] = shape[i];
+        for (int k = 0; k < nops; k++) strides[k][n] = strides[k][i];
+        n++;
+    }
+    if (n == 0) {
+        shape[0] = 1;
+        for (int k = 0; k < nops; k++) strides[k][0] = 1;
+        n = 1;
+    }
+    return n;
+}
+
+int64_t rt_shape_numel(int ndim, const int64_t *shape) {
+    int64_t n = 1;
+    for (int i = 0; i < ndim; i++) n *= shape[i];
+    return n;
+}
+
+char *rt_shape_fmt(int ndim, const int64_t *shape, char *buf, size_t n) {
+    size_t o = 0;
+    o += (size_t)snprintf(buf + o, n > o ? n - o : 0, "[");
+    for (int i = 0; i < ndim && o < n; i++)
+        o += (size_t)snprintf(buf + o, n - o, i ? ",%lld" : "%lld", (long long)shape[i]);
+    if (o < n) snprintf(buf + o, n - o, "]");
+    return buf;
+}
+
+static inline double load_d(const void *p, rt_dtype dt, int64_t i) {
+    switch (dt) {
+    case RT_F32: return ((const float *)p)[i];
+    case RT_I32: return ((const int32_t *)p)[i];
+    case RT_I64: return (double)((const int64_t *)p)[i];
+    case RT_BF16: return rt_bf16_to_f32(((const uint16_t *)p)[i]);
+    case RT_BOOL: return ((const uint8_t *)p)[i] != 0;
+    default: return 0;
+    }
+}
+
+static inline void store_d(void *p, rt_dtype dt, int64_t i, double v) {
+    switch (dt) {
+    case RT_F32: ((float *)p)[i] = (float)v; break;
+    case RT_I32: ((int32_t *)p)[i] = (int32_t)v; break;
+    case RT_I64: ((int64_t *)p)[i] = (int64_t)v; break;
+    case RT_BF16: ((uint16_t *)p)[i] = rt_f32_to_bf16((float)v); break;
+    case RT_BOOL: ((uint8_t *)p)[i] = v != 0; break;
+    default: break;
+    }
+}
+
+/* One row: n elements with strides ds/ss. */
+static void copy_row(char *d, rt_dtype ddt, int64_t ds, const char *s, rt_dtype sdt, int64_t ss, int64_t n) {
+    if (ddt == sdt) {
+        size_t es = rt_dtype_size(ddt);
+        if (ds == 1 && ss == 1) { memcpy(d, s, (size_t)n * es); return; }
+        switch (es) {
+        case 4: {
+            uint32_t *D = (uint32_t *)d; const uint32_t *S = (const uint32_t *)s;
+            for (int64_t i = 0; i < n; i++) D[i * ds] = S[i * ss];
+            return;
+        }
+        case 8: {
+            uint64_t *D = (uint64_t *)d; const uint64_t *S = (const uint64_t *)s;
+            for (int64_t i = 0; i < n; i++) D[i * ds] = S[i * ss];
+            return;
+        }
+        case 2: {
+            uint16_t *D = (uint16_t *)d; const uint16_t *S = (const uint16_t *)s;
+            for (int64_t i = 0; i < n; i++) D[i * ds] = S[i * ss];
+            return;
+        }
+        default: for (int64_t i = 0; i < n; i++) d[i * ds] = s[i * ss]; return;
+        }
+    }
+    if (ddt == RT_F32 && sdt == RT_BF16) {
+        float *D = (float *)d; const uint16_t *S = (const uint16_t *)s;
+        for (int64_t i = 0; i < n; i++) D[i * ds] = rt_bf16_to_f32(S[i * ss]);
+        return;
+    }
+    if (ddt == RT_BF16 && sdt == RT_F32) {
+        uint16_t *D = (uint16_t *)d; const float *S = (const float *)s;
+        for (int64_t i = 0; i < n; i++) D[i * ds] = rt_f32_to_bf16(S[i * ss]);
+        return;
+    }
+    for (int64_t i = 0; i < n; i++) store_d(d, ddt, i * ds, load_d(s, sdt, i * ss));
+}
+
+void rt_copy_strided(void *dst, rt_dtype ddt, const int64_t *dstride,
+                     const void *src, rt_dtype sdt, const int64_t *sstride,
+                     int ndim, const int64_t *shape) {
+    int64_t sh[RT_MAXDIM], st[2][RT_MAXDIM];
+    for (int i = 0; i < ndim; i++) { sh[i] = shape[i]; st[0][i] = dstride[i]; st[1][i] = sstride[i]; }
+    if (rt_shape_numel(ndim, shape) == 0) return;
+    int nd = rt_coalesce(ndim, sh, 2, st);
+    int64_t inner = sh[nd - 1], rows = rt_shape_numel(nd - 1, sh);
+    size_t des = rt_dtype_size(ddt), ses = rt_dtype_size(sdt);
+    #pragma omp parallel for schedule(static) if (rows * inner > 262144 && rows > 1)
+    for (int64_t r = 0; r < rows; r++) {
+        int64_t rem = r, doff = 0, soff = 0;
+        for (int k = nd - 2; k >= 0; k--) {
+            int64_t ix = rem % sh[k];
+            rem /= sh[k];
+            doff += ix * st[0][k];
+            soff += ix * st[1][k];
+        }
+        copy_row((char *)dst + doff * (int64_t)des, ddt, st[0][nd - 1],
+                 (const char *)src + soff * (int64_t)ses, sdt, st[1][nd - 1], inner);
+    }
+}

@@ -1,0 +1,205 @@
+/* ioutil.c — checksums, whole-file reads, atomic writes, half floats, varints. */
+#include "ioutil.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#ifdef __SSE4_2__
+#include <nmmintrin.h>
+#endif
+
+/* ---- CRC32C ---- */
+static uint32_t crc32c_table[8][256];
+static uint32_t crc32_table[256];
+static int tables_ready;
+
+static void init_tables(void) {
+    for (uint32_t i = 0; i < 256; i++) {
+        uint32_t c = i, d = i;
+        for (int k = 0; k < 8; k++) {
+            c = (c >> 1) ^ (0x82F63B78u & (0u - (c & 1)));
+            d = (d >> 1) ^ (0xEDB88320u & (0u - (d & 1)));
+        }
+        crc32c_table[0][i] = c;
+        crc32_table[i] = d;
+    }
+    for (int t = 1; t < 8; t++)
+        for (int i = 0; i < 256; i++)
+            crc32c_table[t][i] = (crc32c_table[t - 1][i] >> 8) ^ crc32c_table[0][crc32c_table[t - 1][i] & 0xff];
+    tables_ready = 1;
+}
+
+uint32_t rt_crc32c_extend(uint32_t crc, const void *data, size_t n) {
+    const uint8_t *p = data;
+    uint32_t c = ~crc;
+#ifdef __SSE4_2__
+    uint64_t c64 = c;
+    for (; n >= 8; n -= 8, p += 8) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        c64 = _mm_crc32_u64(c64, w);
+    }
+    c = (uint32_t)c64;
+    for (; n; n--, p++) c = _mm_crc32_u8(c, *p);
+#else
+    if (!tables_ready) init_tables();
+    for (; n >= 8; n -= 8, p += 8) {
+        uint32_t lo = c ^ rt_rd32(p), hi = rt_rd32(p + 4);
+        c = crc32c_table[7][lo & 0xff] ^ crc32c_table[6][(lo >> 8) & 0xff] ^
+            crc32c_table[5][(lo >> 16) & 0xff] ^ crc32c_table[4][lo >> 24] ^
+            crc32c_table[3][hi & 0xff] ^ crc32c_table[2][(hi >> 8) & 0xff] ^
+            crc32c_table[1][(hi >> 16) & 0xff] ^ crc32c_table[0][hi >> 24];
+    }
+    for (; n; n--, p++) c = (c >> 8) ^ crc32c_table[0][(c ^ *p) & 0xff];
+#endif
+    return ~c;
+}
+
+uint32_t rt_crc32_extend(uint32_t crc, const void *data, size_t n) {
+    if (!tables_ready) init_tables();
+    const uint8_t *p = data;
+    uint32_t c = ~crc;
+    for (; n; n--, p++) c = (c >> 8) ^ crc32_table[(c ^ *p) & 0xff];
+    return ~c;
+}
+
+float rt_f16_to_f32(uint16_t h) {
+    uint32_t sign = (uint32_t)(h >> 15) << 31, exp = (h >> 10) & 0x1f, man = h & 0x3ff, u;
+    if (exp == 0) {
+        if (man == 0) u = sign;
+        else {                                   /* subnormal: normalise */
+            int e = -1;
+            do { man <<= 1; e++; } while (!(man & 0x400));
+            u = sign | (uint32_t)(127 - 15 - e) << 23 | (man & 0x3ff) << 13;
+        }
+    } else if (exp == 31) u = sign | 0x7f800000u | man << 13;
+    else u = sign | (exp + 112) << 23 | man << 13;
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+
+/* ---- files ---- */
+rt_status rt_file_size(const char *path, size_t *len) {
+    struct stat st;
+    if (stat(path, &st) != 0) return rt_errorf(RT_EIO, "%s: %s", path, strerror(errno));
+    if (!S_ISREG(st.st_mode)) return rt_errorf(RT_EIO, "%s: not a regular file", path);
+    *len = (size_t)st.st_size;
+    return RT_OK;
+}
+
+rt_status rt_read_file(const char *path, uint8_t **buf, size_t *len) {
+    size_t n;
+    rt_status s = rt_file_size(path, &n);
+    if (s) return s;
+    FILE *f = fopen(path, "rb");
+    if (!f) return rt_errorf(RT_EIO, "%s: %s", path, strerror(errno));
+    uint8_t *b = malloc(n + 1);
+    if (!b) { fclose(f); return rt_errorf(RT_ENOMEM, "%s: out of memory reading %zu bytes", path, n); }
+    size_t got = fread(b, 1, n, f);
+    fclose(f);
+    if (got != n) { free(b); return rt_errorf(RT_EIO, "%s: short read (%zu of %zu bytes)", path, got, n); }
+    b[n] = 0;
+    *buf = b;
+    *len = n;
+    return RT_OK;
+}
+
+rt_status rt_atomic_open(rt_atomic_file *af, const char *path) {
+    memset(af, 0, sizeof *af);
+    size_t n = strlen(path);
+    af->path = strdup(path);
+    af->tmp = malloc(n + 16);
+    if (!af->path || !af->tmp) { free(af->path); free(af->tmp); return rt_errorf(RT_ENOMEM, "%s: out of memory", path); }
+    snprintf(af->tmp, n + 16, "%s.tmp.XXXXXX", path);
+    int fd = mkstemp(af->tmp);
+    if (fd < 0) {
+        rt_status s = rt_errorf(RT_EIO, "%s: cannot create temporary file: %s", path, strerror(errno));
+        free(af->path); free(af->tmp);
+        return s;
+    }
+    fchmod(fd, 0644);
+    af->f = fdopen(fd, "wb");
+    if (!af->f) { close(fd); unlink(af->tmp); free(af->path); free(af->tmp); return rt_errorf(RT_EIO, "%s: fdopen failed", path); }
+    return RT_OK;
+}
+
+rt_status rt_atomic_write(rt_atomic_file *af, const void *data, size_t n) {
+    if (af->failed) return RT_EIO;
+    if (n && fwrite(data, 1, n, af->f) != n) {
+        af->failed = 1;
+        return rt_errorf(RT_EIO, "%s: write failed: %s", af->path, strerror(errno));
+    }
+    return RT_OK;
+}
+
+void rt_atomic_abort(rt_atomic_file *af) {
+    if (af->f) fclose(af->f);
+    if (af->tmp) unlink(af->tmp);
+    free(af->tmp);
+    free(af->path);
+    memset(af, 0, sizeof *af);
+}
+
+rt_status rt_atomic_commit(rt_atomic_file *af) {
+    if (af->failed) { rt_atomic_abort(af); return RT_EIO; }
+    if (fflush(af->f) != 0 || fsync(fileno(af->f)) != 0) {
+        rt_status s = rt_errorf(RT_EIO, "%s: flush failed: %s", af->path, strerror(errno));
+        rt_atomic_abort(af);
+        return s;
+    }
+    int rc = fclose(af->f);
+    af->f = NULL;
+    if (rc != 0 || rename(af->tmp, af->path) != 0) {
+        rt_status s = rt_errorf(RT_EIO, "%s: cannot finish write: %s", af->path, strerror(errno));
+        rt_atomic_abort(af);
+        return s;
+    }
+    char *dcopy = strdup(af->path);
+    if (dcopy) {
+        int dfd = open(dirname(dcopy), O_RDONLY | O_DIRECTORY);
+        if (dfd >= 0) { fsync(dfd); close(dfd); }
+        free(dcopy);
+    }
+    free(af->tmp);
+    free(af->path);
+    memset(af, 0, sizeof *af);
+    return RT_OK;
+}
+
+/* ---- protobuf wire helpers ---- */
+int rt_pb_varint(const uint8_t **p, const uint8_t *end, uint64_t *v) {
+    uint64_t r = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+        if (*p >= end) return -1;
+        uint8_t b = *(*p)++;
+        r |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80)) { *v = r; return 0; }
+    }
+    return -1;
+}
+
+int rt_pb_skip(const uint8_t **p, const uint8_t *end, int wt) {
+    uint64_t v;
+    switch (wt) {
+    case 0: return rt_pb_varint(p, end, &v);
+    case 1: if (end - *p < 8) return -1; *p += 8; return 0;
+    case 5: if (end - *p < 4) return -1; *p += 4; return 0;
+    case 2:
+        if (rt_pb_varint(p, end, &v) || v > (uint64_t)(end - *p)) return -1;
+        *p += v;
+        return 0;
+    default: return -1;
+    }
+}
+
+size_t rt_pb_put_varint(uint8_t *out, uint64_t v) {
+    size_t n = 0;
+    while (v >= 0x80) { out[n++] = (uint8_t)(v | 0x80); v >>= 7; }
+    out[n++] = (uint8_t)v;
+    return n;
+}

@@ -1,0 +1,109 @@
+/* dropout.c — inverted dropout with a counter-based mask. The bits are the
+ * Philox4x32-10 stream of core's rng.h (element i of the stream (seed, base)
+ * is word i%4 of the block at counter base + i/4, uniform = (u >> 8) * 2^-24;
+ * tests/unit/test_kernels_nn.c checks this against rt_rng_uniform). Computed
+ * here 8 counters (32 elements) per AVX-512 step, in parallel, so the mask is
+ * cheap enough to regenerate in backward instead of being stored. */
+#include "nn.h"
+
+#include <math.h>
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
+#define PH_M0 0xD2511F53u
+#define PH_M1 0xCD9E8D57u
+#define PH_W0 0x9E3779B9u
+#define PH_W1 0xBB67AE85u
+
+static void philox_block(uint64_t seed, uint64_t ctr, uint32_t out[4]) {
+    uint32_t c0 = (uint32_t)ctr, c1 = (uint32_t)(ctr >> 32), c2 = 0, c3 = 0;
+    uint32_t k0 = (uint32_t)seed, k1 = (uint32_t)(seed >> 32);
+    for (int r = 0; r < 10; r++) {
+        uint64_t p0 = (uint64_t)PH_M0 * c0, p1 = (uint64_t)PH_M1 * c2;
+        uint32_t n0 = (uint32_t)(p1 >> 32) ^ c1 ^ k0, n2 = (uint32_t)(p0 >> 32) ^ c3 ^ k1;
+        c1 = (uint32_t)p1; c3 = (uint32_t)p0; c0 = n0; c2 = n2;
+        k0 += PH_W0; k1 += PH_W1;
+    }
+    out[0] = c0; out[1] = c1; out[2] = c2; out[3] = c3;
+}
+
+/* keep iff (u >> 8) * 2^-24 >= p  <=>  (u >> 8) >= ceil(p * 2^24) */
+static inline uint32_t keep_threshold(float p) {
+    double t = ceil((double)p * 16777216.0);
+    return t > 16777216.0 ? 16777217u : (uint32_t)t;
+}
+
+bool rt_dropout_keep(uint64_t seed, uint64_t base, uint64_t i, float p) {
+    uint32_t w[4];
+    philox_block(seed, base + i / 4, w);
+    return (w[i % 4] >> 8) >= keep_threshold(p);
+}
+
+/* Elements [i0, i1) with i0 % 4 == 0 (scalar). */
+static void apply_scalar(const float *x, float *y, int64_t i0, int64_t i1, uint32_t thr,
+                         float scale, uint64_t seed, uint64_t base) {
+    uint32_t w[4];
+    for (int64_t i = i0; i < i1; i++) {
+        if (i == i0 || i % 4 == 0) philox_block(seed, base + (uint64_t)i / 4, w);
+        y[i] = (w[i % 4] >> 8) >= thr ? x[i] * scale : 0.0f;
+    }
+}
+
+#if defined(__AVX512F__)
+/* 8 Philox blocks for counters c..c+7 (64-bit lanes hold 32-bit words); writes
+ * the 32 words in stream order into two 16-lane vectors. */
+static inline void philox8(uint64_t seed, uint64_t c, __m512i *out0, __m512i *out1) {
+    const __m512i lo32 = _mm512_set1_epi64(0xffffffffLL);
+    __m512i cv = _mm512_add_epi64(_mm512_set1_epi64((long long)c),
+                                  _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0));
+    __m512i c0 = _mm512_and_si512(cv, lo32), c1 = _mm512_srli_epi64(cv, 32);
+    __m512i c2 = _mm512_setzero_si512(), c3 = _mm512_setzero_si512();
+    uint32_t k0 = (uint32_t)seed, k1 = (uint32_t)(seed >> 32);
+    const __m512i m0 = _mm512_set1_epi64(PH_M0), m1 = _mm512_set1_epi64(PH_M1);
+    for (int r = 0; r < 10; r++) {
+        __m512i p0 = _mm512_mul_epu32(c0, m0), p1 = _mm512_mul_epu32(c2, m1);
+        __m512i n0 = _mm512_xor_si512(_mm512_xor_si512(_mm512_srli_epi64(p1, 32), c1),
+                                      _mm512_set1_epi64(k0));
+        __m512i n2 = _mm512_xor_si512(_mm512_xor_si512(_mm512_srli_epi64(p0, 32), c3),
+                                      _mm512_set1_epi64(k1));
+        c1 = _mm512_and_si512(p1, lo32); c3 = _mm512_and_si512(p0, lo32);
+        c0 = n0; c2 = n2;
+        k0 += PH_W0; k1 += PH_W1;
+    }
+    __m512i a = _mm512_or_si512(c0, _mm512_slli_epi64(c1, 32));   /* w0 w1 per counter */
+    __m512i b = _mm512_or_si512(c2, _mm512_slli_epi64(c3, 32));   /* w2 w3 per counter */
+    __m512i lo = _mm512_unpacklo_epi64(a, b);                      /* counters 0 2 4 6 */
+    __m512i hi = _mm512_unpackhi_epi64(a, b);                      /* counters 1 3 5 7 */
+    *out0 = _mm512_permutex2var_epi64(lo, _mm512_set_epi64(11, 10, 3, 2, 9, 8, 1, 0), hi);
+    *out1 = _mm512_permutex2var_epi64(lo, _mm512_set_epi64(15, 14, 7, 6, 13, 12, 5, 4), hi);
+}
+#endif
+
+void rt_dropout_apply(const float *x, float *y, int64_t n, float p, uint64_t seed, uint64_t base) {
+    if (n <= 0) return;
+    uint32_t thr = keep_threshold(p);
+    float scale = p < 1.0f ? 1.0f / (1.0f - p) : 0.0f;
+    const int64_t CH = 4096;                 /* multiple of 32: chunks start on block bounds */
+    int64_t nch = (n + CH - 1) / CH;
+#pragma omp parallel for schedule(static) if (n > 32768)
+    for (int64_t ch = 0; ch < nch; ch++) {
+        int64_t i0 = ch * CH, i1 = i0 + CH < n ? i0 + CH : n;
+#if defined(__AVX512F__)
+        const __m512i vthr = _mm512_set1_epi32((int)thr);
+        const __m512 vs = _mm512_set1_ps(scale);
+        int64_t i = i0;
+        for (; i + 32 <= i1; i += 32) {
+            __m512i u0, u1;
+            philox8(seed, base + (uint64_t)i / 4, &u0, &u1);
+            __mmask16 k0 = _mm512_cmpge_epu32_mask(_mm512_srli_epi32(u0, 8), vthr);
+            __mmask16 k1 = _mm512_cmpge_epu32_mask(_mm512_srli_epi32(u1, 8), vthr);
+            _mm512_storeu_ps(y + i, _mm512_maskz_mul_ps(k0, _mm512_loadu_ps(x + i), vs));
+            _mm512_storeu_ps(y + i + 16, _mm512_maskz_mul_ps(k1, _mm512_loadu_ps(x + i + 16), vs));
+        }
+        if (i < i1) apply_scalar(x, y, i, i1, thr, scale, seed, base);
+#else
+        apply_scalar(x, y, i0, i1, thr, scale, seed, base);
+#endif
+    }
+}
