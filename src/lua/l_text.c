@@ -272,12 +272,6 @@ static enc_opts read_opts(lua_State *L, int idx) {
     return o;
 }
 
-static rt_tensor *new_i64(lua_State *L, int ndim, const int64_t *shape) {
-    rt_tensor *x = rt_tensor_empty(RT_I64, ndim, shape);
-    if (!x) rtl_error(L);
-    return x;
-}
-
 /* Push {input_ids=, token_type_ids=, attention_mask=} taking the three tensors. */
 static void push_features(lua_State *L, rt_tensor *ids, rt_tensor *seg, rt_tensor *mask) {
     lua_createtable(L, 0, 3);

@@ -15,11 +15,17 @@ struct rt_vocab {
     int max_chars;
 };
 
-static uint64_t hash_bytes(const char *s, size_t n, uint64_t seed) {
-    uint64_t h = 1469598103934665603ULL ^ seed;
+/* FNV-1a over the bytes (incremental: hash_step), then a final mix. */
+static inline uint64_t hash_step(uint64_t h, const char *s, size_t n) {
     for (size_t i = 0; i < n; i++) { h ^= (unsigned char)s[i]; h *= 1099511628211ULL; }
+    return h;
+}
+static inline uint64_t hash_fin(uint64_t h) {
     h ^= h >> 29; h *= 0xbf58476d1ce4e5b9ULL; h ^= h >> 32;
     return h;
+}
+static uint64_t hash_bytes(const char *s, size_t n, uint64_t seed) {
+    return hash_fin(hash_step(1469598103934665603ULL ^ seed, s, n));
 }
 #define SEED_FULL 0
 #define SEED_CONT 0x9e3779b97f4a7c15ULL
@@ -46,11 +52,15 @@ static int tok_eq(const rt_vocab *v, int64_t id, const char *s, size_t n, size_t
            (skip == 0 || memcmp(v->arena + v->off[id], "##", 2) == 0);
 }
 
+#define SLOT(h, id) ((int64_t)(((h) >> 33) << 32) | (int64_t)(id))
+#define SLOT_ID(x) ((x) & 0xffffffffLL)
+#define SLOT_FP(x) ((uint64_t)(x) >> 32)
+
 static void tab_put(rt_vocab *v, int64_t *tab, uint64_t h, int64_t id, size_t skip) {
     const char *s = v->arena + v->off[id] + skip; size_t n = v->len[id] - skip;
     for (size_t i = h & v->mask;; i = (i + 1) & v->mask) {
-        if (tab[i] < 0) { tab[i] = id; return; }
-        if (tok_eq(v, tab[i], s, n, skip)) { tab[i] = id; return; }  /* last line wins */
+        if (tab[i] < 0) { tab[i] = SLOT(h, id); return; }
+        if (SLOT_FP(tab[i]) == (h >> 33) && tok_eq(v, SLOT_ID(tab[i]), s, n, skip)) { tab[i] = SLOT(h, id); return; }  /* last line wins */
     }
 }
 
@@ -102,12 +112,34 @@ int64_t rt_vocab_add(rt_vocab *v, const char *tok, size_t len) {
     return id;
 }
 
-static int64_t lookup(const rt_vocab *v, const int64_t *tab, const char *s, size_t n, uint64_t seed, size_t skip) {
-    for (size_t i = hash_bytes(s, n, seed) & v->mask;; i = (i + 1) & v->mask) {
-        int64_t id = tab[i];
-        if (id < 0) return -1;
-        if (tok_eq(v, id, s, n, skip)) return id;
+static int64_t lookup_h(const rt_vocab *v, const int64_t *tab, const char *s, size_t n, uint64_t h, size_t skip) {
+    uint64_t fp = h >> 33;
+    for (size_t i = h & v->mask;; i = (i + 1) & v->mask) {
+        int64_t x = tab[i];
+        if (x < 0) return -1;
+        if (SLOT_FP(x) == fp && tok_eq(v, SLOT_ID(x), s, n, skip)) return SLOT_ID(x);
     }
+}
+
+static int64_t lookup(const rt_vocab *v, const int64_t *tab, const char *s, size_t n, uint64_t seed, size_t skip) {
+    return lookup_h(v, tab, s, n, hash_bytes(s, n, seed), skip);
+}
+
+int64_t rt_vocab_longest(const rt_vocab *v, const char *w, const uint32_t *b, size_t start, size_t kmax,
+                         bool cont, size_t *end) {
+    uint64_t hs[130];
+    if (kmax - start >= 128) kmax = start + 128;
+    uint64_t h = 1469598103934665603ULL ^ (cont ? SEED_CONT : SEED_FULL);
+    for (size_t k = start + 1; k <= kmax; k++) {
+        h = hash_step(h, w + b[k - 1], b[k] - b[k - 1]);
+        hs[k - start] = h;
+    }
+    const int64_t *tab = cont ? v->cont : v->full;
+    for (size_t k = kmax; k > start; k--) {
+        int64_t id = lookup_h(v, tab, w + b[start], b[k] - b[start], hash_fin(hs[k - start]), cont ? 2 : 0);
+        if (id >= 0) { *end = k; return id; }
+    }
+    return -1;
 }
 
 int64_t rt_vocab_find(const rt_vocab *v, const char *tok, size_t len) {

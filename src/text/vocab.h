@@ -6,6 +6,7 @@
 #ifndef RT_TEXT_VOCAB_H
 #define RT_TEXT_VOCAB_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "../core/status.h"
@@ -25,6 +26,11 @@ int64_t rt_vocab_add(rt_vocab *v, const char *tok, size_t len);
 int64_t rt_vocab_find(const rt_vocab *v, const char *tok, size_t len);
 /* id of "##" + piece (a WordPiece continuation), or -1, without building the string. */
 int64_t rt_vocab_find_cont(const rt_vocab *v, const char *piece, size_t len);
+/* Longest vocabulary match of w[b[start] .. b[k]) over k in (start, kmax] (b: byte
+ * offsets of character boundaries; cont: look up "##" + piece). Returns the id and
+ * sets *end = k, or -1. At most 128 characters are considered. */
+int64_t rt_vocab_longest(const rt_vocab *v, const char *w, const uint32_t *b, size_t start, size_t kmax,
+                         bool cont, size_t *end);
 /* Text of id (NUL-terminated, owned by v) or NULL when out of range; *len optional. */
 const char *rt_vocab_token(const rt_vocab *v, int64_t id, size_t *len);
 /* Number of ids (lines). */

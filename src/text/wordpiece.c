@@ -17,13 +17,8 @@ rt_status rt_wordpiece(const rt_tokenizer *t, const char *w, size_t nb, size_t n
     size_t mark = out->n, start = 0;
     int bad = 0;
     while (start < k) {
-        size_t end = k - start > maxc ? start + maxc : k;
-        int64_t id = -1;
-        for (; end > start; end--) {
-            const char *p = w + b[start]; size_t len = b[end] - b[start];
-            id = start ? rt_vocab_find_cont(t->vocab, p, len) : rt_vocab_find(t->vocab, p, len);
-            if (id >= 0) break;
-        }
+        size_t kmax = k - start > maxc ? start + maxc : k, end = start;
+        int64_t id = rt_vocab_longest(t->vocab, w, b, start, kmax, start > 0, &end);
         if (id < 0) { bad = 1; break; }
         if (rt_ids_push(out, id)) { if (b != sb) free(b); return RT_ENOMEM; }
         start = end;
