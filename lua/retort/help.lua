@@ -1,0 +1,149 @@
+-- retort.help: help(x) and the REPL's `?name`, from the doc registry (rt.doc)
+-- that C bindings (rtl_register) and Lua modules (rt.doc(fn, text, name)) fill.
+--   help()            an overview
+--   help(rt.tensor)   the text for a value (functions, tables, tensors via their metatable)
+--   help("rt.tensor") / ?rt.tensor / ?tensor   the text for a name; tables list members
+local rt = require "retort"
+local H = {}
+
+local function out(s) io.stdout:write(s, "\n") end
+
+local function first_line(s) return (tostring(s):match("^[^\n]*")) end
+
+-- Where v's methods live (read only): __index when a table; for a C function
+-- __index its first table upvalue (bindings keep methods there); else the metatable.
+local function mt_index(v)
+  local mt = debug.getmetatable(v)
+  if type(mt) ~= "table" then return nil end
+  local idx = rawget(mt, "__index")
+  if type(idx) == "table" then return idx end
+  if type(idx) == "function" then
+    if debug.getinfo(idx, "S").what == "C" then
+      for i = 1, 255 do
+        local name, up = debug.getupvalue(idx, i)
+        if name == nil then break end
+        if type(up) == "table" then return up end
+      end
+    end
+    return mt ~= v and mt or nil
+  end
+  return nil
+end
+
+-- Raw lookup of a field along __index tables (never runs metamethods).
+local function lookup(v, k)
+  for _ = 1, 16 do
+    if type(v) == "table" then
+      local x = rawget(v, k)
+      if x ~= nil then return x end
+    end
+    v = mt_index(v)
+    if v == nil then return nil end
+  end
+end
+
+--- H.resolve(name): the value a dotted name ("rt.F.gelu", "x:sum") refers to, or nil.
+function H.resolve(name)
+  local v = _G
+  for _, part in ("." .. name):gmatch("([%.:])([%a_][%w_]*)") do
+    if v == nil then return nil end
+    local nv = lookup(v, part)
+    if nv == nil and rawequal(v, rt) then        -- lazy modules (rt.trainer): load them
+      local ok, m = pcall(function() return rt[part] end)
+      if ok then nv = m end
+    end
+    v = nv
+  end
+  return v
+end
+
+-- Documented members of a table (or a userdata's methods): sorted "name  first line".
+local function members(v, prefix)
+  local list, seen = {}, {}
+  local t = v
+  for _ = 1, 16 do
+    if type(t) == "table" then
+      for k, x in next, t do
+        if type(k) == "string" and not k:match("^__") and not seen[k] then
+          seen[k] = true
+          local d = rt.doc(x)
+          if d then list[#list + 1] = { k, first_line(d) } end
+        end
+      end
+    end
+    t = mt_index(t)
+    if t == nil then break end
+  end
+  table.sort(list, function(a, b) return a[1] < b[1] end)
+  local lines = {}
+  for _, e in ipairs(list) do
+    lines[#lines + 1] = string.format("  %-22s %s", (prefix or "") .. e[1], e[2])
+  end
+  return lines
+end
+
+local function suggestions(name)
+  local names, hits = rt.doc_names(), {}
+  local needle = name:lower():match("[%w_]+$") or name:lower()
+  for _, n in ipairs(names) do
+    if n:lower():find(needle, 1, true) then hits[#hits + 1] = n end
+  end
+  table.sort(hits)
+  return hits
+end
+
+local OVERVIEW = [[
+retort — NEZHA / TinyBERT in C with a Lua front end. `rt` is the library.
+  ?name or help(x)     help for a function, module or object (?rt.tensor, help(rt.F))
+  rt.<TAB>             explore with tab completion (x:<TAB> lists methods)
+  rt.pretty(x)         readable text for a value; `_` holds the last result
+  Trailing ';' hides a result. Ctrl-C stops a running command, Ctrl-D exits.
+Recipes (complete training/distillation scripts): lua/recipes/. Lessons: notebooks/.]]
+
+--- H.help(x): print the help for a value or a name.
+function H.help(x, ...)
+  if select("#", ...) == 0 and x == nil then
+    out(OVERVIEW)
+    local lines = members(rt, "rt.")
+    if #lines > 0 then out("Documented in rt:"); out(table.concat(lines, "\n")) end
+    return
+  end
+  local name, text, v
+  if type(x) == "string" then
+    name = x:match("^%s*(.-)%s*$")
+    text = rt.doc(name) or rt.doc("rt." .. name)
+    v = H.resolve(name)
+    if v == nil and not name:match("^rt[%.:]") then v = H.resolve("rt." .. name) end
+    if not text and v ~= nil and type(v) ~= "string" then text = rt.doc(v) end
+  else
+    v = x
+    text = rt.doc(x)
+  end
+  if text then out(text) end
+  local shown = text ~= nil
+  if type(v) == "table" or type(v) == "userdata" then
+    local prefix = name and (name .. (type(v) == "userdata" and ":" or ".")) or ""
+    local lines = members(v, prefix)
+    if #lines > 0 then
+      if shown then out("") end
+      out("Members:")
+      out(table.concat(lines, "\n"))
+      shown = true
+    end
+  end
+  if not shown then
+    local what = name and ("'" .. name .. "'") or type(x)
+    if v ~= nil and name then what = what .. " (" .. type(v) .. ")" end
+    local msg = "no help for " .. what
+    local hits = name and suggestions(name) or {}
+    if #hits > 0 then
+      msg = msg .. "; related: " .. table.concat(hits, ", ", 1, math.min(#hits, 12))
+    end
+    out(msg)
+  end
+end
+
+rt.doc(H.help, [[help(x) / ?name: show the help text of a value or a name, and the documented
+members of a table or object. help() alone gives an overview.]], "help")
+
+return setmetatable(H, { __call = function(_, ...) return H.help(...) end })
