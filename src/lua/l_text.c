@@ -210,8 +210,8 @@ static int m_ids_to_tokens(lua_State *L) {
     ids_from_arg(L, 2, &ids);
     for (size_t i = 0; i < ids.n; i++)
         if (!rt_tokenizer_token(t, ids.v[i], NULL)) {
-            long long bad = ids.v[i]; rt_ids_free(&ids);
-            return luaL_error(L, "convert_ids_to_tokens: id %lld out of range [0, %lld)", bad, (long long)rt_vocab_size(t->vocab));
+            lua_Integer bad = (lua_Integer)ids.v[i]; rt_ids_free(&ids);
+            return luaL_error(L, "convert_ids_to_tokens: id %I out of range [0, %I)", bad, (lua_Integer)rt_vocab_size(t->vocab));
         }
     push_tokens_table(L, t, &ids);
     rt_ids_free(&ids);
