@@ -104,7 +104,7 @@ oom:
 rt_status rt_ner_read(const char *path, int mode, rt_ner_data *out) {
     memset(out, 0, sizeof *out);
     size_t n;
-    char *data = rt_read_file(path, &n);
+    char *data = rt_data_read_file(path, &n);
     if (!data) return rt_last_status();
     rt_status st = rt_ner_parse(data, n, path, mode, out);
     free(data);

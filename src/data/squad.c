@@ -110,7 +110,7 @@ fail:
 rt_status rt_squad_read(const char *path, rt_qa_data *out) {
     memset(out, 0, sizeof *out);
     size_t n;
-    char *data = rt_read_file(path, &n);
+    char *data = rt_data_read_file(path, &n);
     if (!data) return rt_last_status();
     rt_status st = rt_squad_parse(data, n, path, out);
     free(data);

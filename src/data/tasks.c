@@ -193,7 +193,7 @@ rt_status rt_task_read(const char *task, const char *dir, const char *split, rt_
         else snprintf(path, sizeof path, "%s/multinli/multinli.train.zh.tsv", dir);
     }
     size_t n;
-    char *data = rt_read_file(path, &n);
+    char *data = rt_data_read_file(path, &n);
     if (!data) return rt_last_status();
     const char *sp_split = !strcmp(split, "eval") || !strcmp(split, "validation") ? "dev" : split;
     rt_status st = rt_task_parse(task, sp_split, data, n, path, out);

@@ -24,7 +24,7 @@ rt_status rt_tsv_parse(const char *data, size_t n, rt_tsv *out);
 rt_status rt_tsv_read(const char *path, rt_tsv *out);
 void rt_tsv_free(rt_tsv *t);
 /* Read a whole file into a NUL-terminated malloc'd buffer. */
-char *rt_read_file(const char *path, size_t *n);
+char *rt_data_read_file(const char *path, size_t *n);
 
 /* ---- classification / regression tasks ---- */
 typedef struct { char *guid, *text_a, *text_b, *label; size_t line; } rt_example;  /* text_b/label may be NULL */

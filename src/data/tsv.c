@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-char *rt_read_file(const char *path, size_t *n) {
+char *rt_data_read_file(const char *path, size_t *n) {
     FILE *f = fopen(path, "rb");
     if (!f) { rt_errorf(RT_EIO, "%s: cannot open: %s", path, strerror(errno)); return NULL; }
     size_t cap = 1 << 16, len = 0, r;
@@ -69,7 +69,7 @@ rt_status rt_tsv_parse(const char *data, size_t n, rt_tsv *out) {
 
 rt_status rt_tsv_read(const char *path, rt_tsv *out) {
     size_t n;
-    char *d = rt_read_file(path, &n);
+    char *d = rt_data_read_file(path, &n);
     if (!d) { memset(out, 0, sizeof *out); return rt_last_status(); }
     rt_status s = rt_tsv_parse(d, n, out);
     free(d);
