@@ -392,4 +392,5 @@ function optim.clip_grad_norm(params, max_norm)
 end
 
 optim.Optimizer = Optimizer
+require("retort.log").autodoc(optim, "rt.optim", Optimizer)
 return optim

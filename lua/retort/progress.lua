@@ -129,4 +129,5 @@ function Bar:close()
 end
 
 progress.Bar = Bar
+require("retort.log").autodoc(progress, "rt.progress", Bar)
 return progress

@@ -485,4 +485,5 @@ function Trainer:__tostring()
 end
 
 setmetatable(Trainer, { __call = function(_, o) return Trainer.new(o) end })
+require("retort.log").autodoc(Trainer, "rt.trainer", Trainer)
 return Trainer
