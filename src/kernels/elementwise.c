@@ -2,6 +2,11 @@
  * Rows handed out by rt_k_foreach have per-operand strides; the f32 kernels
  * special-case the common stride patterns (all 1; bias-like b stride 0; a
  * stride 0) so the compiler emits straight AVX-512 loops. */
+/* FP compares must not count as traps and sqrtf must not set errno, or GCC
+ * will not if-convert/vectorise the math loops (results are unchanged). */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("no-trapping-math", "no-math-errno")
+#endif
 #include <math.h>
 #include <omp.h>
 #include <string.h>
