@@ -125,6 +125,33 @@ static void copy_row(char *d, rt_dtype ddt, int64_t ds, const char *s, rt_dtype 
     for (int64_t i = 0; i < n; i++) store_d(d, ddt, i * ds, load_d(s, sdt, i * ss));
 }
 
+/* dst[.., i, j] = src[.., i, j] where src is contiguous along i (the second-to-last
+ * dim) and dst along j: a transpose. 32x32 tiles keep both sides in cache. */
+static void transpose_tiled4(void *dst, const int64_t *ds, const void *src, const int64_t *ss, int nd,
+                             const int64_t *sh) {
+    enum { TB = 32 };
+    int64_t A = sh[nd - 2], B = sh[nd - 1];
+    int64_t outer = rt_shape_numel(nd - 2, sh), ta = (A + TB - 1) / TB, tb = (B + TB - 1) / TB;
+    int64_t tasks = outer * ta * tb;
+    #pragma omp parallel for schedule(static) if (outer * A * B > 262144)
+    for (int64_t t = 0; t < tasks; t++) {
+        int64_t o = t / (ta * tb), it = (t / tb) % ta, jt = t % tb;
+        int64_t rem = o, doff = 0, soff = 0;
+        for (int k = nd - 3; k >= 0; k--) {
+            int64_t ix = rem % sh[k];
+            rem /= sh[k];
+            doff += ix * ds[k];
+            soff += ix * ss[k];
+        }
+        uint32_t *D = (uint32_t *)dst + doff;
+        const uint32_t *S = (const uint32_t *)src + soff;
+        int64_t i1 = (it + 1) * TB < A ? (it + 1) * TB : A, j1 = (jt + 1) * TB < B ? (jt + 1) * TB : B;
+        int64_t dA = ds[nd - 2], sB = ss[nd - 1];
+        for (int64_t i = it * TB; i < i1; i++)
+            for (int64_t j = jt * TB; j < j1; j++) D[i * dA + j] = S[i + j * sB];
+    }
+}
+
 void rt_copy_strided(void *dst, rt_dtype ddt, const int64_t *dstride,
                      const void *src, rt_dtype sdt, const int64_t *sstride,
                      int ndim, const int64_t *shape) {
@@ -134,6 +161,11 @@ void rt_copy_strided(void *dst, rt_dtype ddt, const int64_t *dstride,
     int nd = rt_coalesce(ndim, sh, 2, st);
     int64_t inner = sh[nd - 1], rows = rt_shape_numel(nd - 1, sh);
     size_t des = rt_dtype_size(ddt), ses = rt_dtype_size(sdt);
+    if (nd >= 2 && ddt == sdt && des == 4 && st[0][nd - 1] == 1 && st[1][nd - 2] == 1 && st[1][nd - 1] != 1 &&
+        sh[nd - 2] >= 8 && inner >= 8) {
+        transpose_tiled4(dst, st[0], src, st[1], nd, sh);
+        return;
+    }
     #pragma omp parallel for schedule(static) if (rows * inner > 262144 && rows > 1)
     for (int64_t r = 0; r < rows; r++) {
         int64_t rem = r, doff = 0, soff = 0;
