@@ -187,7 +187,10 @@ rt_status rt_backward(rt_tensor *root, rt_tensor *grad, bool retain_graph) {
             return rt_errorf(RT_ESHAPE, "backward: gradient shape %s does not match tensor shape %s",
                              rt_shape_str(grad, a, sizeof a), rt_shape_str(root, b, sizeof b));
         }
-        g0 = rt_tensor_convert(grad, RT_F32);
+        /* a graph root can use the caller's f32 gradient as is (the engine never
+         * writes into incoming gradients); a leaf keeps its own copy in ->grad */
+        if (grad->dtype == RT_F32 && root->grad_fn) { rt_retain(grad); g0 = grad; }
+        else g0 = rt_tensor_convert(grad, RT_F32);
     } else {
         if (rt_numel(root) != 1) {
             char a[96];
