@@ -307,3 +307,35 @@ T.test("help text exists", function()
   end
   T.ok(type(rt.VERSION) == "string")
 end)
+
+T.test("t[i] selects along dim 1; t[i] = v writes a row", function()
+  local x = rt.tensor{{1, 2, 3}, {4, 5, 6}}
+  T.near(x[2], {4, 5, 6}, 0)
+  T.eq(x[-1][1]:item(), 4)
+  T.eq(x[1][3]:item(), 3)
+  x[1] = 0
+  T.near(x, {0, 0, 0, 4, 5, 6}, 0)
+  x[2] = rt.tensor{7, 8, 9}
+  T.near(x, {0, 0, 0, 7, 8, 9}, 0)
+  x[2] = {1, 2, 3}
+  T.near(x[2], {1, 2, 3}, 0)
+  T.near(x:t():shape(), {3, 2}, 0)
+  T.raises(function() return x[3] end, "index: index 3 out of range for size 2")
+  T.raises(function() x[3] = 1 end, "index: index 3 out of range for size 2")
+  T.raises(function() return rt.tensor(1)[1] end, "a 0-d tensor cannot be indexed")
+  local w = rt.ones(2, 2):requires_grad()
+  T.raises(function() w[1] = 0 end, "in-place change of a tensor that requires grad")
+  T.eq(x.nonexistent, nil)
+end)
+
+T.test("read-only file mappings refuse in-place writes", function()
+  local dir = T.tmpdir()
+  local path = dir .. "/w.safetensors"
+  rt.save(path, {w = rt.ones(2, 3)})
+  local w = rt.load(path).w
+  T.raises(function() w:fill_(0) end, "read-only file mapping")
+  T.raises(function() w:set(1, 1, 0) end, "read-only file mapping")
+  T.raises(function() w[1] = 0 end, "read-only file mapping")
+  T.near(w:clone():fill_(2), {2, 2, 2, 2, 2, 2}, 0)
+  os.remove(path); os.remove(dir)
+end)
