@@ -208,4 +208,5 @@ function M.squad_collate(items, opts)
   return b
 end
 
+require("retort.log").autodoc(M, "rt.tasks")
 return M

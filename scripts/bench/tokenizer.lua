@@ -59,3 +59,22 @@ end
 local seed = os.getenv("RETORT_SEED") or "../shared/seed"
 run("cn-lower", rt.tokenizer.load(seed .. "/nezha-cn-base/vocab.txt", { lower = true }))
 run("en-cased", rt.tokenizer.load(seed .. "/nezha-en-base/vocab.txt", { lower = false }))
+
+-- Vocabulary learning on one copy of the corpus (about 5 MB): WordPiece and characters.
+do
+  local one, size = {}, 0
+  for k = 1, #lines do
+    one[#one + 1] = lines[k]; size = size + #lines[k] + 1
+    if size >= 5e6 then break end
+  end
+  local t0 = os.clock()
+  local toks, info = rt.vocab.build_wordpiece({ lines = one }, { size = 8000, min_frequency = 2 })
+  local dt = os.clock() - t0
+  print(("bench vocab_build impl=retort kind=wordpiece mb=%.1f words=%d size=%d s=%.2f mb_per_s=%.2f")
+    :format(size / 1e6, info.words, #toks, dt, size / 1e6 / dt))
+  t0 = os.clock()
+  toks = rt.vocab.build_chars({ lines = one }, { size = 21128 })
+  dt = os.clock() - t0
+  print(("bench vocab_build impl=retort kind=chars mb=%.1f size=%d s=%.2f mb_per_s=%.2f")
+    :format(size / 1e6, #toks, dt, size / 1e6 / dt))
+end

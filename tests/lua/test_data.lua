@@ -131,6 +131,8 @@ T.test("dataset + collate: classification features", function()
   -- regression labels give f32
   local rb = rt.data.collate({ { ids = { 101, 102 }, label = 3.8 }, { ids = { 101, 102 }, label = 1 } })
   T.eq(rb.labels:dtype(), "f32")
+  rb = rt.data.collate({ { ids = { 101, 102 }, label = 5.0 } })
+  T.eq(rb.labels:dtype(), "f32", "a float label stays f32 even when integral")
 end)
 
 T.test("ner_dataset: first piece keeps the label, the rest X, [CLS]/[SEP]", function()
