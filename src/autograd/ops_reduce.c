@@ -170,7 +170,7 @@ static rt_tensor *reduce(const char *op, int kind, rt_tensor *a, const int *dims
         for (int i = 0; i < a->ndim; i++) n->i[i] = p.red[i];
         n->i[7] = kind;
         n->f[0] = kind == 3 ? param : scale;
-        n->f[1] = (double)(p.R - (int64_t)param);
+        if (kind == 2) n->f[1] = (double)p.R - param;   /* var: N - correction */
         if (kind == 3) {
             rt_tensor *al = rt_tensor_view_of(out->storage, out->dtype, out->offset, a->ndim, p.keep_shape, NULL);
             rt_node_save(n, al);

@@ -6,12 +6,15 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include "alloc.h"
 #include "status.h"
 
 #define ALIGN 64
 #define MIN_CACHED 4096
 #define NBINS 256
+#define HUGE_MIN ((size_t)4 << 20)
+#define HUGE_ALIGN ((size_t)2 << 20)
 
 typedef struct block { struct block *next; } block;
 
@@ -56,11 +59,15 @@ void *rt_alloc(size_t nbytes) {
     }
     pthread_mutex_unlock(&mu);
     if (!p) {
-        p = aligned_alloc(ALIGN, sz);
+        /* big blocks: 2 MB aligned and advised as transparent huge pages (fewer
+         * TLB misses when streaming activations, as PyTorch's allocator does) */
+        size_t al = sz >= HUGE_MIN ? HUGE_ALIGN : ALIGN;
+        p = aligned_alloc(al, sz);
         if (!p) {
             rt_memory_trim();
-            p = aligned_alloc(ALIGN, sz);
+            p = aligned_alloc(al, sz);
         }
+        if (p && sz >= HUGE_MIN) madvise(p, sz, MADV_HUGEPAGE);
         if (!p) { rt_errorf(RT_ENOMEM, "out of memory allocating %zu bytes", nbytes); return NULL; }
     }
     pthread_mutex_lock(&mu);
