@@ -112,6 +112,31 @@ static void copy_row(char *d, rt_dtype ddt, int64_t ds, const char *s, rt_dtype 
         default: for (int64_t i = 0; i < n; i++) d[i * ds] = s[i * ss]; return;
         }
     }
+    if (ddt == RT_F32 && sdt == RT_BF16 && ds == 1 && ss == 1) {
+        float *restrict D = (float *)d;
+        const uint16_t *S = (const uint16_t *)s;
+        #pragma omp simd
+        for (int64_t i = 0; i < n; i++) {
+            uint32_t u = (uint32_t)S[i] << 16;
+            float f;
+            memcpy(&f, &u, 4);
+            D[i] = f;
+        }
+        return;
+    }
+    if (ddt == RT_BF16 && sdt == RT_F32 && ds == 1 && ss == 1) {
+        uint16_t *restrict D = (uint16_t *)d;
+        const float *S = (const float *)s;
+        #pragma omp simd
+        for (int64_t i = 0; i < n; i++) {   /* round to nearest even; NaN stays a quiet NaN */
+            uint32_t u;
+            memcpy(&u, &S[i], 4);
+            uint32_t r = (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
+            uint32_t q = (u >> 16) | 0x40u;
+            D[i] = (uint16_t)((u & 0x7fffffffu) > 0x7f800000u ? q : r);
+        }
+        return;
+    }
     if (ddt == RT_F32 && sdt == RT_BF16) {
         float *D = (float *)d; const uint16_t *S = (const uint16_t *)s;
         for (int64_t i = 0; i < n; i++) D[i * ds] = rt_bf16_to_f32(S[i * ss]);
@@ -190,6 +215,16 @@ void rt_copy_strided(void *dst, rt_dtype ddt, const int64_t *dstride,
     int nd = rt_coalesce(ndim, sh, 2, st);
     int64_t inner = sh[nd - 1], rows = rt_shape_numel(nd - 1, sh);
     size_t des = rt_dtype_size(ddt), ses = rt_dtype_size(sdt);
+    if (rows == 1 && inner > 262144) {   /* one long row: split it across threads */
+        int64_t CH = 65536, nch = (inner + CH - 1) / CH;
+        #pragma omp parallel for schedule(static)
+        for (int64_t c = 0; c < nch; c++) {
+            int64_t i0 = c * CH, m = inner - i0 < CH ? inner - i0 : CH;
+            copy_row((char *)dst + i0 * st[0][0] * (int64_t)des, ddt, st[0][0],
+                     (const char *)src + i0 * st[1][0] * (int64_t)ses, sdt, st[1][0], m);
+        }
+        return;
+    }
     if (nd >= 2 && ddt == sdt && des == 4 && st[0][nd - 1] == 1 && st[1][nd - 2] == 1 && st[1][nd - 1] != 1 &&
         sh[nd - 2] >= 8 && inner >= 8) {
         transpose_tiled4(dst, st[0], src, st[1], nd, sh);
