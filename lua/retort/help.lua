@@ -10,12 +10,23 @@ local function out(s) io.stdout:write(s, "\n") end
 
 local function first_line(s) return (tostring(s):match("^[^\n]*")) end
 
+-- Where v's methods live (read only): __index when a table; for a C function
+-- __index its first table upvalue (bindings keep methods there); else the metatable.
 local function mt_index(v)
   local mt = debug.getmetatable(v)
   if type(mt) ~= "table" then return nil end
   local idx = rawget(mt, "__index")
   if type(idx) == "table" then return idx end
-  if type(idx) == "function" then return mt end
+  if type(idx) == "function" then
+    if debug.getinfo(idx, "S").what == "C" then
+      for i = 1, 255 do
+        local name, up = debug.getupvalue(idx, i)
+        if name == nil then break end
+        if type(up) == "table" then return up end
+      end
+    end
+    return mt ~= v and mt or nil
+  end
   return nil
 end
 

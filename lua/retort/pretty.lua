@@ -3,7 +3,8 @@
 -- Tables: array items first, then the other keys sorted; nested up to opts.depth
 -- (default 3, deeper tables show as {...}); cycles show as <cycle>; short tables
 -- stay on one line (opts.width, default 80); at most opts.max_items (100) items.
--- Userdata and tables with __tostring use it (a tensor prints as its summary).
+-- Userdata and tables with __tostring use it (inside a table only its last line:
+-- a tensor shows as its one-line summary).
 local P = {}
 
 P.defaults = { depth = 3, width = 80, max_items = 100, indent = "  " }
@@ -47,11 +48,20 @@ local function safe_tostring(v)
   return "<" .. type(v) .. ": __tostring failed>"
 end
 
+-- Inside a table, an object whose __tostring spans lines (a tensor with its data)
+-- shows only its last line, the one-line summary.
+local function object_text(v, depth)
+  local s = safe_tostring(v)
+  if depth > 0 and s:find("\n", 1, true) then
+    s = s:gsub("%s+$", ""):match("([^\n]*)$")
+  end
+  return s
+end
+
 local function render(v, depth, seen, indent, o)
   local t = type(v)
   if t == "string" then return P.quote(v) end
-  if t ~= "table" then return safe_tostring(v) end
-  if has_tostring(v) then return safe_tostring(v) end
+  if t ~= "table" or has_tostring(v) then return object_text(v, depth) end
   if seen[v] then return "<cycle>" end
   if depth >= o.depth then return next(v) == nil and "{}" or "{...}" end
   seen[v] = true

@@ -276,6 +276,12 @@ rt_status rt_backward(rt_tensor *root, rt_tensor *grad, bool retain_graph) {
             rt_tensor *grads[RT_NODE_MAX_INPUTS] = {0};
             bool needs[RT_NODE_MAX_INPUTS] = {0};
             for (int i = 0; i < n->n_inputs; i++) needs[i] = n->inputs[i] && n->inputs[i]->requires_grad;
+            if (!rt_is_contiguous(go)) {   /* backward functions may assume a contiguous grad_out */
+                rt_tensor *c = rt_tensor_clone(go);
+                if (!c) { st = rt_last_status(); rt_release(go); break; }
+                rt_release(go);
+                go = c;
+            }
             st = n->op->backward(n, go, grads, needs);
             if (st != RT_OK) {
                 rt_error_prefix("backward of %s", n->op->name);

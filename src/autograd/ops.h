@@ -97,6 +97,8 @@ rt_tensor *rt_expand(rt_tensor *a, int ndim, const int64_t *shape);    /* -1 kee
 rt_tensor *rt_squeeze(rt_tensor *a, int dim);                          /* RT_ALLDIMS: all size-1 dims */
 rt_tensor *rt_unsqueeze(rt_tensor *a, int dim);
 rt_tensor *rt_contiguous(rt_tensor *a);
+/* A contiguous copy that stays in the graph (gradient passes through). */
+rt_tensor *rt_clone(rt_tensor *a);
 
 /* --- losses --- */
 typedef enum { RT_REDUCE_MEAN, RT_REDUCE_SUM, RT_REDUCE_NONE } rt_reduction;

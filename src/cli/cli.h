@@ -16,9 +16,9 @@ typedef enum {
     CLI_CHUNK_ERROR,         /* syntax error; the message is on the stack */
 } cli_chunk;
 
-/* Compile `code` with the REPL rule: `return <code>` first (so expressions print),
- * else the code with its last line as `return <line>` (when that compiles), else
- * the code as is. Pushes the function (OK) or the message (INCOMPLETE/ERROR).
+/* Compile `code` with the REPL rule: for several lines, the last line as
+ * `return <line>` when that compiles; then `return <code>` (so expressions print);
+ * else the code as is. Pushes the function (OK) or the message (INCOMPLETE/ERROR).
  * *suppress is set when the code ends with ';' (no auto-print). */
 cli_chunk cli_compile(lua_State *L, const char *code, const char *chunkname, bool *suppress);
 

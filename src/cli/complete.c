@@ -37,17 +37,25 @@ static bool is_ident(const char *s, size_t n) {
     return true;
 }
 
-/* Push the metatable's __index when it is a table (raw); when __index is a
- * function (never called), the metatable itself, where methods often live.
- * Returns 1 if something was pushed. */
+/* Push where the value's methods live, reading only (never calling):
+ * the metatable's __index when it is a table; when __index is a C function, its
+ * first table upvalue (bindings keep the method table there); for other functions
+ * the metatable itself. Returns 1 if something was pushed. */
 static int push_index_table(lua_State *L, int idx) {
+    idx = lua_absindex(L, idx);
     if (!lua_getmetatable(L, idx)) return 0;
     lua_pushliteral(L, "__index");
     lua_rawget(L, -2);
     if (lua_type(L, -1) == LUA_TTABLE) { lua_remove(L, -2); return 1; }
+    if (lua_iscfunction(L, -1)) {
+        for (int i = 1; lua_getupvalue(L, -1, i); i++) {
+            if (lua_type(L, -1) == LUA_TTABLE) { lua_remove(L, -2); lua_remove(L, -2); return 1; }
+            lua_pop(L, 1);
+        }
+    }
     bool fn = lua_type(L, -1) == LUA_TFUNCTION;
     lua_pop(L, 1);
-    if (fn && !lua_rawequal(L, -1, idx < 0 ? idx - 1 : idx)) return 1;   /* the metatable */
+    if (fn && !lua_rawequal(L, -1, idx)) return 1;   /* the metatable */
     lua_pop(L, 1);
     return 0;
 }

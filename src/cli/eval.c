@@ -53,16 +53,23 @@ cli_chunk cli_compile(lua_State *L, const char *code, const char *chunkname, boo
     size_t len = strlen(code);
     while (len > 0 && strchr(" \t\r\n", code[len - 1])) len--;
     if (suppress) *suppress = len > 0 && code[len - 1] == ';';
-    if (try_return(L, code, 0, chunkname)) return CLI_CHUNK_OK;
-    /* Several lines: if the last line alone is an expression, show its value. */
+    /* Several lines: if the last line alone is an expression, show its value.
+     * (Tried before `return <all>`, which would read "f()\n{1}" as f(){1}.) */
     size_t last = len;
     while (last > 0 && code[last - 1] != '\n') last--;
     if (last > 0 && last < len) {
+        /* The last line must be an expression on its own: "return end" would
+         * compile (an empty return closing a block) and change the program. */
         char *trimmed = strndup(code, len);
-        bool ok = trimmed && try_return(L, trimmed, last, chunkname);
+        bool ok = trimmed && try_return(L, trimmed + last, 0, chunkname);
+        if (ok) {
+            lua_pop(L, 1);
+            ok = try_return(L, trimmed, last, chunkname);
+        }
         free(trimmed);
         if (ok) return CLI_CHUNK_OK;
     }
+    if (try_return(L, code, 0, chunkname)) return CLI_CHUNK_OK;
     if (load(L, code, strlen(code), chunkname) != LUA_OK)
         return cli_msg_incomplete(lua_tostring(L, -1)) ? CLI_CHUNK_INCOMPLETE : CLI_CHUNK_ERROR;
     return CLI_CHUNK_OK;

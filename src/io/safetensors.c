@@ -45,9 +45,8 @@ static void convert(void *dst, const uint8_t *src, int64_t n, st_conv conv, int 
 }
 
 /* Parse the image held by storage s (s->data covers the whole file). */
-static rt_tensor_dict *parse(rt_storage *s, const char *label) {
+static rt_tensor_dict *parse(rt_storage *s, size_t len, const char *label) {
     const uint8_t *buf = s->data;
-    size_t len = s->nbytes;
     if (len < 8) { rt_errorf(RT_EFORMAT, "%s: not a safetensors file (%zu bytes, truncated header length)", label, len); return NULL; }
     uint64_t hlen = rt_rd64(buf);
     if (hlen > ST_MAX_HEADER) { rt_errorf(RT_EFORMAT, "%s: not a safetensors file (header length %" PRIu64 " is implausible)", label, hlen); return NULL; }
@@ -165,7 +164,7 @@ rt_tensor_dict *rt_safetensors_load(const char *path) {
         rt_errorf(RT_EIO, "%s: cannot map the file copy-on-write", path);
         return NULL;
     }
-    rt_tensor_dict *d = parse(s, path);
+    rt_tensor_dict *d = parse(s, len, path);
     rt_storage_release(s);           /* the views keep the mapping alive */
     return d;
 }
@@ -174,8 +173,7 @@ rt_tensor_dict *rt_safetensors_load_mem(const void *buf, size_t len, const char 
     rt_storage *s = rt_storage_new(len ? len : 1);
     if (!s) return NULL;
     if (len) memcpy(s->data, buf, len);
-    s->nbytes = len;
-    rt_tensor_dict *d = parse(s, label ? label : "<memory>");
+    rt_tensor_dict *d = parse(s, len, label ? label : "<memory>");
     rt_storage_release(s);
     return d;
 }

@@ -1,7 +1,7 @@
 /* softmax.c — numerically stable softmax / log_softmax over one dim of a
  * contiguous [outer, n, inner] array, and their fused backward. */
 #include "nn.h"
-#include "vmath.h"
+#include "nn_vmath.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -1,86 +1,73 @@
-/* vmath.h — small vectorised math helpers shared by the nn kernels (exp for
- * softmax, cross-entropy and friends). AVX-512 when the compiler targets it,
- * plain loops otherwise. Accuracy of rt_vexp: ~2 ulp over [-87, 88]. */
-#ifndef RT_KERNELS_VMATH_H
-#define RT_KERNELS_VMATH_H
+/* vmath.h — vectorisable float math (exp, erf, tanh, sigmoid, gelu) for the
+ * elementwise kernels. Plain arithmetic and bit casts only, so `omp simd`
+ * loops compile to AVX-512 without libmvec. exp: Cody-Waite range reduction +
+ * degree-6 polynomial (< 2 ulp); erf: Abramowitz-Stegun 7.1.26 (abs err < 1.5e-7,
+ * as PyTorch's vectorised erf); tanh switches to its Taylor series near 0. */
+#ifndef RT_VMATH_H
+#define RT_VMATH_H
 
-#include <math.h>
 #include <stdint.h>
-#if defined(__AVX512F__)
-#include <immintrin.h>
+#include <string.h>
 
-static inline __m512 rt_v512_exp(__m512 x) {
-    const __m512 hi = _mm512_set1_ps(88.3762626647949f), lo = _mm512_set1_ps(-103.9720840454f);
-    x = _mm512_max_ps(_mm512_min_ps(x, hi), lo);
-    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
-                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
-    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
-    __m512 p = _mm512_set1_ps(1.9875691500E-4f);
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507E-3f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073E-3f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894E-2f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459E-1f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201E-1f));
-    __m512 r2 = _mm512_mul_ps(r, r);
-    p = _mm512_fmadd_ps(p, r2, _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
-    return _mm512_scalef_ps(p, n);
-}
-#endif
-
-/* max of x[0..n) (n >= 1) */
-static inline float rt_vmax(const float *x, int64_t n) {
-    float m = x[0];
-#if defined(__AVX512F__)
-    int64_t i = 0;
-    __m512 vm = _mm512_set1_ps(x[0]);
-    for (; i + 16 <= n; i += 16) vm = _mm512_max_ps(vm, _mm512_loadu_ps(x + i));
-    m = _mm512_reduce_max_ps(vm);
-    for (; i < n; i++) m = x[i] > m ? x[i] : m;
-#else
-    for (int64_t i = 1; i < n; i++) m = x[i] > m ? x[i] : m;
-#endif
-    return m;
+#pragma omp declare simd notinbranch
+static inline float rt_vexp(float x) {
+    x = x < -87.33654f ? -87.33654f : (x > 88.72283f ? 88.72283f : x);
+    float n = __builtin_roundf(x * 1.44269504088896341f);
+    float r = x - n * 0.693145751953125f;        /* ln2 hi */
+    r = r - n * 1.428606765330187045e-06f;        /* ln2 lo */
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * r * r + r + 1.0f;
+    int32_t e = (int32_t)n;
+    /* 2^n: n in [-126, 128]; split to stay in range */
+    int32_t e1 = e / 2, e2 = e - e1;
+    uint32_t b1 = (uint32_t)(e1 + 127) << 23, b2 = (uint32_t)(e2 + 127) << 23;
+    float s1, s2;
+    memcpy(&s1, &b1, 4);
+    memcpy(&s2, &b2, 4);
+    return p * s1 * s2;
 }
 
-/* y[i] = exp(x[i] - sub) (y may be NULL or == x); returns the sum (accumulated
- * in float lanes, then double). */
-static inline double rt_vexp_sum(const float *x, float sub, float *y, int64_t n) {
-#if defined(__AVX512F__)
-    __m512 vs = _mm512_set1_ps(sub), acc = _mm512_setzero_ps();
-    int64_t i = 0;
-    for (; i + 16 <= n; i += 16) {
-        __m512 e = rt_v512_exp(_mm512_sub_ps(_mm512_loadu_ps(x + i), vs));
-        if (y) _mm512_storeu_ps(y + i, e);
-        acc = _mm512_add_ps(acc, e);
-    }
-    if (i < n) {
-        __mmask16 k = (__mmask16)((1u << (n - i)) - 1);
-        __m512 e = rt_v512_exp(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, x + i), vs));
-        e = _mm512_maskz_mov_ps(k, e);
-        if (y) _mm512_mask_storeu_ps(y + i, k, e);
-        acc = _mm512_add_ps(acc, e);
-    }
-    return (double)_mm512_reduce_add_ps(acc);
-#else
-    double s = 0;
-    for (int64_t i = 0; i < n; i++) { float e = expf(x[i] - sub); if (y) y[i] = e; s += e; }
-    return s;
-#endif
+#pragma omp declare simd notinbranch
+static inline float rt_verf(float x) {
+    float ax = x < 0 ? -x : x;
+    float t = 1.0f / (1.0f + 0.3275911f * ax);
+    float y = 1.061405429f;
+    y = y * t - 1.453152027f;
+    y = y * t + 1.421413741f;
+    y = y * t - 0.284496736f;
+    y = y * t + 0.254829592f;
+    y = 1.0f - y * t * rt_vexp(-ax * ax);
+    return x < 0 ? -y : y;
 }
 
-/* y[i] = exp(x[i]) for an array (x == y allowed). */
-static inline void rt_vexp(const float *x, float *y, int64_t n) {
-#if defined(__AVX512F__)
-    int64_t i = 0;
-    for (; i + 16 <= n; i += 16) _mm512_storeu_ps(y + i, rt_v512_exp(_mm512_loadu_ps(x + i)));
-    if (i < n) {
-        __mmask16 k = (__mmask16)((1u << (n - i)) - 1);
-        _mm512_mask_storeu_ps(y + i, k, rt_v512_exp(_mm512_maskz_loadu_ps(k, x + i)));
-    }
-#else
-    for (int64_t i = 0; i < n; i++) y[i] = expf(x[i]);
-#endif
+#pragma omp declare simd notinbranch
+static inline float rt_vtanh(float x) {
+    float ax = x < 0 ? -x : x;
+    float e = rt_vexp(-2.0f * ax);
+    float big = (1.0f - e) / (1.0f + e);
+    float x2 = ax * ax;
+    float small = ax * (1.0f + x2 * (-0.33333333f + x2 * (0.13333333f + x2 * -0.053968254f)));
+    float y = ax < 0.125f ? small : big;
+    return x < 0 ? -y : y;
+}
+
+#pragma omp declare simd notinbranch
+static inline float rt_vsigmoid(float x) { return 1.0f / (1.0f + rt_vexp(-x)); }
+
+#define RT_SQRT1_2 0.70710678118654752f
+#define RT_SQRT_2_PI 0.79788456080286536f
+
+#pragma omp declare simd notinbranch
+static inline float rt_vgelu(float x) { return 0.5f * x * (1.0f + rt_verf(x * RT_SQRT1_2)); }
+
+#pragma omp declare simd notinbranch
+static inline float rt_vgelu_tanh(float x) {
+    return 0.5f * x * (1.0f + rt_vtanh(RT_SQRT_2_PI * (x + 0.044715f * x * x * x)));
 }
 
 #endif

@@ -26,7 +26,7 @@ int rtl_open_retort(lua_State *L) {
 static int preload_core(lua_State *L) { return rtl_open_retort(L); }
 
 static int dir_has_retort(const char *dir) {
-    char p[PATH_MAX];
+    char p[PATH_MAX + 32];
     snprintf(p, sizeof p, "%s/retort/init.lua", dir);
     return access(p, R_OK) == 0;
 }

@@ -1,0 +1,63 @@
+/* elementwise.h — strided/broadcast elementwise kernels (no autograd, no tensors
+ * beyond raw pointers + shapes). An iteration is described by a shape and, per
+ * operand, element strides (0 on broadcast dims); rt_k_foreach coalesces dims
+ * and hands contiguous-ish rows to a row function, in parallel for large sizes. */
+#ifndef RT_KERNELS_ELEMENTWISE_H
+#define RT_KERNELS_ELEMENTWISE_H
+
+#include <stdint.h>
+#include "../core/tensor.h"
+
+#define RT_K_MAXOPS 4
+/* Elements above which loops run across OpenMP threads. */
+#define RT_PAR_MIN 32768
+
+/* Row callback: p[k] points at operand k's first element of the row, s[k] is its
+ * element stride along the row, n the row length. */
+typedef void (*rt_row_fn)(void *ctx, char **p, const int64_t *s, int64_t n);
+
+void rt_k_foreach(int ndim, const int64_t *shape, int nops, char *const *base,
+                  const int64_t (*strides)[RT_MAXDIM], const size_t *esize,
+                  rt_row_fn fn, void *ctx);
+
+typedef enum { RT_BIN_ADD, RT_BIN_SUB, RT_BIN_MUL, RT_BIN_DIV, RT_BIN_POW,
+               RT_BIN_MAX, RT_BIN_MIN, RT_BIN_RSUB, RT_BIN_RDIV, RT_BIN_RPOW } rt_binop;
+
+/* out[shape] (strides os) = a op b, f32, any strides (broadcast = stride 0). */
+void rt_k_binary_f32(rt_binop op, int ndim, const int64_t *shape, float *out, const int64_t *os,
+                     const float *a, const int64_t *as, const float *b, const int64_t *bs);
+/* out = a op s (the R-ops: s op a). */
+void rt_k_binary_scalar_f32(rt_binop op, int ndim, const int64_t *shape, float *out, const int64_t *os,
+                            const float *a, const int64_t *as, float s);
+/* Any dtypes (computed in double; ints, bools, mixed): slower generic path. */
+void rt_k_binary_generic(rt_binop op, int ndim, const int64_t *shape,
+                         void *out, rt_dtype odt, const int64_t *os,
+                         const void *a, rt_dtype adt, const int64_t *as,
+                         const void *b, rt_dtype bdt, const int64_t *bs);
+
+/* Unary kinds mirror rt_unary_kind in autograd/ops.h (same order). */
+void rt_k_unary_f32(int kind, int64_t n, float *out, const float *a);
+/* Same, split across threads for large n. */
+void rt_k_unary_f32_par(int kind, int64_t n, float *out, const float *a);
+/* Strided variant (out contiguous or strided). */
+void rt_k_unary_f32_strided(int kind, int ndim, const int64_t *shape, float *out, const int64_t *os,
+                            const float *a, const int64_t *as);
+/* gi = go * f'(x) for contiguous buffers; y = f(x) (used where cheaper). */
+void rt_k_unary_backward_f32(int kind, int64_t n, float *gi, const float *go, const float *x, const float *y);
+
+/* Comparisons (kinds as rt_cmp_kind) into bool (uint8), any input dtypes. */
+void rt_k_compare(int kind, int ndim, const int64_t *shape, uint8_t *out, const int64_t *os,
+                  const void *a, rt_dtype adt, const int64_t *as,
+                  const void *b, rt_dtype bdt, const int64_t *bs);
+/* out = cond ? a : b (cond bool/any dtype, a/b/out same dtype dt). */
+void rt_k_where(int ndim, const int64_t *shape, void *out, const int64_t *os, rt_dtype dt,
+                const void *cond, rt_dtype cdt, const int64_t *cs,
+                const void *a, const int64_t *as, const void *b, const int64_t *bs);
+/* out = clamp(a, lo, hi) f32 contiguous (NAN = no bound). */
+void rt_k_clamp_f32(int64_t n, float *out, const float *a, float lo, float hi);
+
+/* Contiguous helpers. */
+void rt_k_fill_f32(float *x, int64_t n, float v);
+void rt_k_axpy_f32(int64_t n, float alpha, const float *x, float *y);   /* y += alpha*x */
+
+#endif

@@ -1,0 +1,234 @@
+/* test_pty.c — drives the real REPL (build/retort, or $RETORT_BIN) in a pseudo-
+ * terminal with forkpty: auto-print, a multi-line function, `;` and `_`, tab
+ * completion of rt.doc_n<TAB>, errors and Ctrl-C (at the prompt and inside
+ * `while true do end`) returning to a working prompt, Ctrl-D, and history kept
+ * across two sessions. No sleeps: every step reads until its text appears, with a
+ * poll() deadline. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <poll.h>
+#include <pty.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define DEADLINE_MS 20000
+
+typedef struct {
+    pid_t pid;
+    int fd;
+    char buf[1 << 18];
+    size_t n, pos;       /* bytes read, bytes consumed by expect() */
+    bool eof;
+} session;
+
+static char tmpdir[] = "/tmp/retort_pty_XXXXXX";
+static char histfile[256];
+
+static long long now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void spawn(session *s) {
+    const char *bin = getenv("RETORT_BIN");
+    if (!bin || !*bin) bin = "build/retort";
+    struct winsize ws = {.ws_row = 40, .ws_col = 250};
+    s->n = s->pos = 0;
+    s->eof = false;
+    s->pid = forkpty(&s->fd, NULL, NULL, &ws);
+    assert_true(s->pid >= 0);
+    if (s->pid == 0) {
+        setenv("HOME", tmpdir, 1);
+        setenv("RETORT_HISTORY", histfile, 1);
+        setenv("NO_COLOR", "1", 1);
+        setenv("TERM", "dumb", 1);
+        setenv("INPUTRC", "/dev/null", 1);
+        execl(bin, bin, (char *)NULL);
+        _exit(127);
+    }
+}
+
+/* Read more output (waits up to ms). Returns false on EOF or timeout. */
+static bool pump(session *s, int ms) {
+    struct pollfd p = {.fd = s->fd, .events = POLLIN};
+    int r = poll(&p, 1, ms);
+    if (r <= 0) return false;
+    ssize_t k = read(s->fd, s->buf + s->n, sizeof s->buf - 1 - s->n);
+    if (k <= 0) { s->eof = true; return false; }
+    s->n += (size_t)k;
+    s->buf[s->n] = 0;
+    return true;
+}
+
+/* Wait until `needle` appears after the consumed part; consume through it and
+ * return a copy of the text that was skipped (caller frees). Fails the test on
+ * timeout, showing what arrived. */
+static char *expect(session *s, const char *needle) {
+    long long end = now_ms() + DEADLINE_MS;
+    for (;;) {
+        s->buf[s->n] = 0;
+        char *hit = strstr(s->buf + s->pos, needle);
+        if (hit) {
+            char *skipped = strndup(s->buf + s->pos, (size_t)(hit - (s->buf + s->pos)));
+            s->pos = (size_t)(hit - s->buf) + strlen(needle);
+            return skipped;
+        }
+        long long left = end - now_ms();
+        if (left <= 0 || s->eof || !pump(s, (int)left)) {
+            if (!s->eof && left > 0) continue;
+            fail_msg("timed out waiting for '%s'; got: [%s]", needle, s->buf + s->pos);
+        }
+    }
+}
+
+static void expect_(session *s, const char *needle) { free(expect(s, needle)); }
+
+static void send(session *s, const char *text) {
+    size_t n = strlen(text);
+    assert_int_equal(write(s->fd, text, n), (ssize_t)n);
+}
+
+/* Ctrl-D, then read to EOF and reap; the exit status must be 0. */
+static void finish(session *s) {
+    send(s, "\x04");
+    if (getenv("RETORT_PTY_DUMP")) fprintf(stderr, "---- transcript ----\n%s\n----\n", s->buf);
+    long long end = now_ms() + DEADLINE_MS;
+    while (!s->eof && now_ms() < end) pump(s, 1000);
+    int status = 0;
+    assert_int_equal(waitpid(s->pid, &status, 0), s->pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    close(s->fd);
+}
+
+static int setup(void **st) {
+    (void)st;
+    if (!mkdtemp(tmpdir)) return -1;
+    snprintf(histfile, sizeof histfile, "%s/hist", tmpdir);
+    return 0;
+}
+
+static int teardown(void **st) {
+    (void)st;
+    unlink(histfile);
+    char p[300];
+    snprintf(p, sizeof p, "%s/.retort_history", tmpdir);
+    unlink(p);
+    rmdir(tmpdir);
+    return 0;
+}
+
+static session S;
+
+static void test_repl_session(void **st) {
+    (void)st;
+    session *s = &S;
+    spawn(s);
+    expect_(s, "Type ?name");
+    expect_(s, "rt> ");
+    /* auto-print of an expression */
+    send(s, "1234 + 1\r");
+    expect_(s, "1235");
+    expect_(s, "rt> ");
+    /* multi-line function definition: continuation prompt while incomplete */
+    send(s, "function sq(x)\r");
+    expect_(s, "..> ");
+    send(s, "return x * x\r");
+    expect_(s, "..> ");
+    send(s, "end\r");
+    expect_(s, "rt> ");
+    send(s, "sq(12)\r");
+    expect_(s, "144");
+    expect_(s, "rt> ");
+    /* trailing ; suppresses printing; _ still holds the value */
+    send(s, "6 * 7;\r");
+    char *skipped = expect(s, "rt> ");
+    assert_null(strstr(skipped, "42"));
+    free(skipped);
+    send(s, "_ + 1\r");
+    expect_(s, "43");
+    expect_(s, "rt> ");
+    /* tab completion of a real field of rt */
+    send(s, "rt.doc_n\t");
+    expect_(s, "names");
+    send(s, " ~= nil\r");
+    expect_(s, "true");
+    expect_(s, "rt> ");
+    /* ?name help */
+    send(s, "?rt.doc\r");
+    expect_(s, "registers help text");
+    expect_(s, "rt> ");
+    /* an error prints a traceback, then the prompt works */
+    send(s, "error('bo' .. 'om')\r");
+    expect_(s, "boom");
+    expect_(s, "stack traceback");
+    expect_(s, "rt> ");
+    send(s, "2 + 2\r");
+    expect_(s, "4");
+    expect_(s, "rt> ");
+    /* Ctrl-C inside a running loop stops it */
+    send(s, "print('spin' .. 'ning') while true do end\r");
+    expect_(s, "spinning");
+    send(s, "\x03");
+    expect_(s, "interrupted");
+    expect_(s, "rt> ");
+    send(s, "5 + 5\r");
+    expect_(s, "10");
+    expect_(s, "rt> ");
+    /* Ctrl-C at the prompt clears the line */
+    send(s, "this is not lua");
+    expect_(s, "not lua");
+    send(s, "\x03");
+    expect_(s, "rt> ");
+    send(s, "3 + 3\r");
+    expect_(s, "6");
+    expect_(s, "rt> ");
+    send(s, "4321 + 1\r");
+    expect_(s, "4322");
+    expect_(s, "rt> ");
+    /* no colour with NO_COLOR */
+    assert_null(strstr(s->buf, "\033[31m"));
+    finish(s);
+}
+
+static void test_history_across_sessions(void **st) {
+    (void)st;
+    FILE *f = fopen(histfile, "r");
+    assert_non_null(f);
+    char line[256];
+    bool saw = false, saw_fn = false;
+    while (fgets(line, sizeof line, f)) {
+        if (strcmp(line, "1234 + 1\n") == 0) saw = true;
+        if (strstr(line, "function sq(x)\x1freturn x * x\x1f" "end")) saw_fn = true;
+    }
+    fclose(f);
+    assert_true(saw);
+    assert_true(saw_fn);
+    session *s = &S;
+    spawn(s);
+    expect_(s, "rt> ");
+    send(s, "\x10\r");            /* Ctrl-P: the previous session's last command */
+    expect_(s, "4322");
+    expect_(s, "rt> ");
+    finish(s);
+}
+
+int main(void) {
+    signal(SIGPIPE, SIG_IGN);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_repl_session),
+        cmocka_unit_test(test_history_across_sessions),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
