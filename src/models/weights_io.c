@@ -2,21 +2,17 @@
 #include <string.h>
 #include "weights_io.h"
 #include "../io/safetensors.h"
+#include "../io/torchbin.h"
+#include "../io/weights.h"
 
-static bool ends_with(const char *s, const char *suf) {
-    size_t a = strlen(s), b = strlen(suf);
-    return a >= b && !strcmp(s + a - b, suf);
-}
 
 rt_tensor_dict *rt_weights_load(const char *path) {
-    if (ends_with(path, ".safetensors")) return rt_safetensors_load(path);
-    rt_errorf(RT_EFORMAT, "%s: this weight format is not supported yet (safetensors only)", path);
-    return NULL;
+    return rt_io_load(path);
 }
 
 rt_status rt_weights_save(const char *path, const rt_tensor_dict *d, bool bin) {
     if (!bin) return rt_safetensors_save(path, d);
-    return rt_errorf(RT_EFORMAT, "%s: saving pytorch_model.bin is not supported yet", path);
+    return rt_torchbin_save(path, d);
 }
 
 bool rt_tf_name_to_pt(const char *tf, char *out, size_t n) {

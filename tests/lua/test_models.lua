@@ -194,7 +194,7 @@ T.test("distillation layer maps", function()
   T.eq(table.concat(m.hidden_map, ","), "1,4,7,10,13")
   T.raises(function() rt.distill.layer_map(5, 12) end, "not a multiple")
   T.raises(function() rt.distill.layer_map(2, 4, {att_map = {1, 5}}) end, "att_map[2]")
-  T.raises(function() rt.distill.layer_map(2, 4, {hidden_map = {1, 2}}) end, "3 entries")
+  T.raises(function() rt.distill.layer_map(2, 4, {hidden_map = {1, 2}}) end, "has 2 entries")
   local c = rt.distill.layer_map(2, 4, {att_map = {1, 4}, hidden_map = {1, 2, 5}})
   T.eq(table.concat(c.att_map, ","), "1,4")
 end)
@@ -224,4 +224,23 @@ T.test("help texts", function()
   for _, f in ipairs{rt.model.new, rt.model.load, rt.distill.losses, rt.distill.layer_map} do
     T.ok(type(f) == "function")
   end
+end)
+
+T.test("pytorch_model.bin written by retort loads with torch.load", function()
+  local py = "/usr/bin/python3"
+  if not os.execute(py .. " -c 'import torch' 2>/dev/null") then
+    io.stdout:write("# python3-torch not installed: torch.load check skipped\n")
+    return
+  end
+  local m = rt.model.new(copy(tiny, {heads = {"mlm", "nsp", "classifier"}, num_labels = 3, fit_size = 8}))
+  m:eval()
+  local dir = T.tmpdir()
+  m:save(dir, {format = "bin"})
+  local x = rt.tensor({{2, 5, 7, 9, 1}, {3, 4, 8, 1, 1}}, "i64")
+  rt.save(dir .. "/io.safetensors", {input_ids = x, logits = m:forward{input_ids = x}.logits})
+  local p = io.popen(py .. " tests/lua/check_torch_load.py '" .. dir .. "' 2>&1")
+  local txt = p:read("a")
+  local ok = p:close()
+  os.execute("rm -rf '" .. dir .. "'")
+  T.ok(ok and txt:find("torch.load ok", 1, true), txt)
 end)
