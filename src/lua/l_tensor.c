@@ -355,6 +355,7 @@ static rt_tensor **tensor_list(lua_State *L, int idx, int *n) {
 }
 
 static int l_cat(lua_State *L) {
+    lua_settop(L, 2);
     int n;
     rt_tensor **ts = tensor_list(L, 1, &n);
     int dim = lua_isnoneornil(L, 2) ? 0 : rtl_check_dim(L, 2, ts[0]->ndim, 0);
@@ -363,6 +364,7 @@ static int l_cat(lua_State *L) {
 }
 
 static int l_stack(lua_State *L) {
+    lua_settop(L, 2);
     int n;
     rt_tensor **ts = tensor_list(L, 1, &n);
     int dim = lua_isnoneornil(L, 2) ? 0 : rtl_check_dim(L, 2, ts[0]->ndim, 1);
@@ -469,4 +471,5 @@ void rtl_open_tensor(lua_State *L, int rt) {
         {"is_grad_enabled", l_is_grad_enabled, "rt.is_grad_enabled() -> false inside rt.no_grad."},
         {NULL, NULL, NULL}};
     rtl_register(L, rt, "rt", regs);
+    rtl_open_gradcheck(L, rt);
 }

@@ -133,12 +133,18 @@ static int m_set(lua_State *L) {
 
 /* ---- conversions ---- */
 
-static int m_to(lua_State *L) { return push(L, rt_to(SELF, rtl_opt_dtype(L, 2, RT_F32))); }
-static int m_float(lua_State *L) { return push(L, rt_to(SELF, RT_F32)); }
-static int m_long(lua_State *L) { return push(L, rt_to(SELF, RT_I64)); }
-static int m_int(lua_State *L) { return push(L, rt_to(SELF, RT_I32)); }
-static int m_bf16(lua_State *L) { return push(L, rt_to(SELF, RT_BF16)); }
-static int m_bool(lua_State *L) { return push(L, rt_to(SELF, RT_BOOL)); }
+/* Same dtype: the very same userdata (as PyTorch's t.to returns t). */
+static int to_dtype(lua_State *L, rt_dtype dt) {
+    rt_tensor *t = SELF;
+    if (t->dtype == dt) return push_self(L);
+    return push(L, rt_to(t, dt));
+}
+static int m_to(lua_State *L) { return to_dtype(L, rtl_opt_dtype(L, 2, RT_F32)); }
+static int m_float(lua_State *L) { return to_dtype(L, RT_F32); }
+static int m_long(lua_State *L) { return to_dtype(L, RT_I64); }
+static int m_int(lua_State *L) { return to_dtype(L, RT_I32); }
+static int m_bf16(lua_State *L) { return to_dtype(L, RT_BF16); }
+static int m_bool(lua_State *L) { return to_dtype(L, RT_BOOL); }
 static int m_clone(lua_State *L) { return push(L, rt_clone(SELF)); }
 static int m_contiguous(lua_State *L) { return push(L, rt_contiguous(SELF)); }
 

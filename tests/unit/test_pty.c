@@ -42,6 +42,7 @@ static long long now_ms(void) {
 
 static const char *g_term = "dumb";
 static bool g_no_color = true;
+static bool g_env_history = true;     /* false: only HOME, so ~/.retort_history */
 
 static void spawn(session *s) {
     const char *bin = getenv("RETORT_BIN");
@@ -53,7 +54,8 @@ static void spawn(session *s) {
     assert_true(s->pid >= 0);
     if (s->pid == 0) {
         setenv("HOME", tmpdir, 1);
-        setenv("RETORT_HISTORY", histfile, 1);
+        if (g_env_history) setenv("RETORT_HISTORY", histfile, 1);
+        else unsetenv("RETORT_HISTORY");
         if (g_no_color) setenv("NO_COLOR", "1", 1);
         else unsetenv("NO_COLOR");
         setenv("TERM", g_term, 1);
@@ -228,11 +230,13 @@ static void test_history_across_sessions(void **st) {
     finish(s);
 }
 
-/* Colour on a terminal, none with NO_COLOR (TERM=xterm both times). */
+/* Colour on a terminal, none with NO_COLOR (TERM=xterm both times); without
+ * $RETORT_HISTORY the history goes to $HOME/.retort_history. */
 static void test_color(void **st) {
     (void)st;
     session *s = &S;
     g_term = "xterm";
+    g_env_history = false;
     for (int nc = 0; nc < 2; nc++) {
         g_no_color = nc == 1;
         spawn(s);
@@ -247,6 +251,14 @@ static void test_color(void **st) {
     }
     g_term = "dumb";
     g_no_color = true;
+    g_env_history = true;
+    char p[300], line[256];
+    snprintf(p, sizeof p, "%s/.retort_history", tmpdir);
+    FILE *f = fopen(p, "r");
+    assert_non_null(f);
+    assert_non_null(fgets(line, sizeof line, f));
+    assert_string_equal(line, "error('red' .. 'dish')\n");
+    fclose(f);
 }
 
 int main(void) {
