@@ -44,7 +44,7 @@ local function peak_rss_mb()
   return -1
 end
 
-local function now() return rt.clock and rt.clock() or os.clock() end
+local function now() return rt._bench.now() end
 
 local function run_one(name, mode)
   local c = {}
