@@ -15,7 +15,7 @@ local defaults = {
   fortune_dir = "/usr/share/games/fortunes",
   labels = "computers,science,politics,food,love,sports",
   per_class = "350", test_fraction = "0.2", seed = "1234",
-  output_dir = "build/demo", epochs = "12", batch_size = "32", lr = "1e-3",
+  output_dir = "build/demo", epochs = "8", batch_size = "32", lr = "1e-3",
   max_len = "64", hidden = "128", layers = "2", heads = "4", vocab_size = "3000", threads = nil,
 }
 
@@ -115,7 +115,8 @@ local function make_vocab(texts, o)
   local size = tonumber(o.vocab_size)
   local vb = rt.vocab
   if vb and vb.build_wordpiece then
-    return vb.build_wordpiece(texts, { vocab_size = size, lower = true }), "rt.vocab.build_wordpiece"
+    local tokens = vb.build_wordpiece({ lines = texts }, { size = size, lower = true, min_frequency = 2 })
+    return tokens, "WordPiece learned with rt.vocab.build_wordpiece"
   end
   return simple_vocab(texts, size), "word+character fallback"
 end
@@ -217,7 +218,7 @@ local function main(args)
   add("  ------------------------------------------------------")
   add(string.format("  accuracy                         %8.3f", acc))
   add(string.format("  macro F1                         %8.3f", macro_f1))
-  add(string.format("  majority-class baseline (%s) %8.3f", labels[maj + 1], base_acc))
+  add(string.format("  %-33s%8.3f", "majority-class baseline (" .. labels[maj + 1] .. ")", base_acc))
   add(string.format("  best accuracy during training    %8.3f (step %s)", summary.best or 0, tostring(summary.best_step)))
   add(string.format("  %d steps, %d epochs, %.1f s; model saved to %s", summary.step, epochs,
     rt._optim.now() - t_start, final_dir))

@@ -119,8 +119,8 @@ local function item_len(it)
 end
 
 --- rt.data.collate(items, {pad_to=nil}) -> {input_ids=, token_type_ids=, attention_mask=, labels=}
---- [B, L] i64 tensors, L = the longest item (or pad_to); labels [B] (i64 class ids, f32 for
---- numbers with a fraction or regression=true) or [B, L] for token labels (padded with 0).
+--- [B, L] i64 tensors, L = the longest item (or pad_to); labels [B] (i64 for integer class
+--- ids, f32 when any label is a float or regression=true) or [B, L] for token labels (padded with 0).
 function M.collate(items, opts)
   opts = opts or {}
   local R = rt()
@@ -151,7 +151,7 @@ function M.collate(items, opts)
     local ls, float = {}, opts.regression
     for i, it in ipairs(items) do
       ls[i] = it.label
-      if math.type(it.label) ~= "integer" and it.label ~= math.floor(it.label) then float = true end
+      if math.type(it.label) == "float" then float = true end
     end
     if float then b.labels = R.tensor(ls)
     else b.labels = M.pack_i64({ ls }, #ls, 0):reshape(#ls) end
@@ -230,4 +230,5 @@ function Loader:iter()
   end
 end
 
+require("retort.log").autodoc(M, "rt.data", Loader)
 return M

@@ -6,6 +6,8 @@
 #include "../io/safetensors.h"
 #include "../io/tfrecord.h"
 #include "../io/torchbin.h"
+#include "../io/tfckpt.h"
+#include "../io/tfnames.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -290,7 +292,77 @@ static int l_write_tfrecord(lua_State *L) {
     return 1;
 }
 
+/* ---- TF checkpoints ---- */
+static int l_tf_checkpoint(lua_State *L) {
+    const char *path = luaL_checkstring(L, 1);
+    int raw = 0;
+    if (lua_istable(L, 2)) { lua_getfield(L, 2, "tf_names"); raw = lua_toboolean(L, -1); lua_pop(L, 1); }
+    rt_tensor_dict *d = rt_tfckpt_load(path, !raw);
+    RTL_CHECK(L, d);
+    const char *sk = rt_tdict_get_meta(d, "skipped");
+    lua_newtable(L);                                   /* skipped names as a list */
+    int n = 0;
+    for (const char *p = sk; p && *p;) {
+        const char *c = strchr(p, ',');
+        size_t len = c ? (size_t)(c - p) : strlen(p);
+        lua_pushlstring(L, p, len);
+        lua_rawseti(L, -2, ++n);
+        p = c ? c + 1 : p + len;
+    }
+    int skipped = lua_gettop(L);
+    push_dict(L, d);
+    lua_pop(L, 1);                                     /* metadata table */
+    lua_pushvalue(L, skipped);
+    lua_remove(L, skipped);
+    return 2;
+}
+
+static int l_tf_list(lua_State *L) {
+    rt_tf_ckpt *c = rt_tfckpt_open(luaL_checkstring(L, 1));
+    RTL_CHECK(L, c);
+    lua_createtable(L, c->n, 0);
+    for (int i = 0; i < c->n; i++) {
+        const rt_tf_var *v = &c->v[i];
+        lua_createtable(L, 0, 4);
+        lua_pushstring(L, v->name); lua_setfield(L, -2, "name");
+        lua_pushstring(L, v->dtype_name); lua_setfield(L, -2, "dtype");
+        lua_createtable(L, v->ndim, 0);
+        for (int k = 0; k < v->ndim; k++) { lua_pushinteger(L, v->shape[k]); lua_rawseti(L, -2, k + 1); }
+        lua_setfield(L, -2, "shape");
+        char pt[1024];
+        int tr = 0;
+        if (rt_tf_to_torch_name(v->name, pt, sizeof pt, &tr) == 1) {
+            lua_pushstring(L, pt); lua_setfield(L, -2, "torch_name");
+            lua_pushboolean(L, tr); lua_setfield(L, -2, "transpose");
+        }
+        lua_rawseti(L, -2, i + 1);
+    }
+    rt_tfckpt_free(c);
+    return 1;
+}
+
+static int l_tf_to_torch_name(lua_State *L) {
+    char out[1024];
+    int tr = 0, rc = rt_tf_to_torch_name(luaL_checkstring(L, 1), out, sizeof out, &tr);
+    if (rc < 0) return luaL_error(L, "rt.io.tf_to_torch_name: name too long");
+    if (rc == 0) { lua_pushnil(L); return 1; }
+    lua_pushstring(L, out);
+    lua_pushboolean(L, tr);
+    return 2;
+}
+
 static const rtl_reg io_funcs[] = {
+    {"tf_checkpoint", l_tf_checkpoint,
+     "rt.io.tf_checkpoint(prefix, [{tf_names = true}]) -> {name = tensor}, skipped\n"
+     "  Reads a TF1 checkpoint (prefix \"dir/model.ckpt\", its .index file, or a directory)\n"
+     "  with PyTorch names (kernels transposed, gamma/beta -> weight/bias, layer_N -> layer.N,\n"
+     "  output_weights -> weight...); optimizer slots, global_step and loss-scale variables\n"
+     "  are skipped and listed in the second result. tf_names = true keeps TF names."},
+    {"tf_list", l_tf_list,
+     "rt.io.tf_list(prefix) -> {{name=, dtype=, shape=, torch_name=, transpose=}, ...}\n"
+     "  The variables of a TF1 checkpoint without reading their data."},
+    {"tf_to_torch_name", l_tf_to_torch_name,
+     "rt.io.tf_to_torch_name(tf_name) -> torch_name, transpose | nil (skipped variable)"},
     {"load_bin", l_load_bin,
      "rt.io.load_bin(path) -> {name = tensor}, extras\n"
      "  Reads a torch.save zip file (pytorch_model.bin): only the state_dict pickle subset\n"

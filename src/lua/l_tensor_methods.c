@@ -127,6 +127,8 @@ static int m_set(lua_State *L) {
     read_index(L, t, 2, ix);
     if (t->requires_grad && !t->grad_fn && rt_grad_enabled())
         return luaL_error(L, "set: in-place change of a leaf that requires grad (use rt.no_grad or :detach())");
+    if (t->storage->kind == RT_STORAGE_MMAP)
+        return luaL_error(L, "set: tensor is a read-only file mapping (:clone() it first)");
     RTL_CHECK(L, rt_tensor_set(t, ix, v) == RT_OK);
     return push_self(L);
 }
@@ -539,6 +541,7 @@ void rtl_open_tensor_methods(lua_State *L, int methods) {
         {"reshape", m_reshape, "t:reshape(d1, d2, ...) or t:reshape{...}; one -1 is inferred; a view when possible"},
         {"view", m_view, "t:view(d1, d2, ...) -> a view (error when a copy would be needed)"},
         {"transpose", m_transpose, "t:transpose(d1, d2) -> view with two dims swapped (default: the last two)"},
+        {"t", m_transpose, "t:t() -> transpose of the last two dims (a view)"},
         {"permute", m_permute, "t:permute(d1, d2, ...) -> view with dims reordered"},
         {"narrow", m_narrow, "t:narrow(dim, start, length) -> view of elements start..start+length-1 (1-based)"},
         {"select", m_select, "t:select(dim, i) -> view at index i of dim (dim removed)"},

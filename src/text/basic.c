@@ -97,6 +97,7 @@ static bool is_never(const rt_tokenizer *t, const uint32_t *cp, size_t n) {
 static int do_token(basic_state *s, const uint32_t *cp, size_t n) {
     const rt_tokenizer *t = s->t;
     if (t->n_never && n && cp[0] == '[' && is_never(t, cp, n)) return emit(s, cp, n);
+    if (n == 1 && rt_uc_is_cjk_unified(cp[0])) return emit(s, cp, 1);   /* fast path */
     if (t->lower) {
         if (grow_u32(&s->low, &s->lowcap, RT_UC_LOWER_STRIP_MAX(n))) {
             s->st = rt_errorf(RT_ENOMEM, "tokenizer: out of memory"); return -1;
@@ -127,6 +128,13 @@ rt_status rt_basic_tokenize(const rt_tokenizer *t, const char *text, size_t n, r
     for (size_t i = 0; i < m && !stop; i++) {
         uint32_t c = cp[i];
         if (c >= 0x21 && c < 0x7F) { cp[w++] = c; continue; }     /* fast path: printable ASCII */
+        if (rt_uc_is_cjk_unified(c)) {                             /* fast path: CJK */
+            if (w > tok) stop = do_token(&s, cp + tok, w - tok);
+            cp[w++] = c;
+            if (!stop) stop = emit(&s, cp + w - 1, 1);
+            tok = w;
+            continue;
+        }
         if (c == 0 || c == 0xFFFD || rt_uc_is_control(c)) continue;
         if (rt_uc_is_whitespace(c) || rt_uc_is_split_space(c)) {
             if (w > tok) stop = do_token(&s, cp + tok, w - tok);

@@ -197,8 +197,8 @@ rt_status rt_segment_cut(const rt_segmenter *s, const char *text, size_t n, rt_s
         if (han_block(cp[i])) {
             while (j < m && han_block(cp[j])) j++;
             stop = cut_block(&c, t, cp + i, off + i, j - i, mode, score + i, nextpos + i);
-        } else if (rt_uc_is_py_space(cp[i])) {
-            while (j < m && rt_uc_is_py_space(cp[j])) j++;
+        } else if (cp[i] == '\r' && j < m && cp[j] == '\n') {     /* jieba's re_skip: \r\n or one \s */
+            j++;
             stop = fn(ctx, t + off[i], off[j] - off[i]);
         } else {
             stop = fn(ctx, t + off[i], off[j] - off[i]);

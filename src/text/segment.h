@@ -6,8 +6,8 @@
  * Mode "fmm": forward maximum matching over the same dictionary instead.
  *
  * Text is first cut into blocks as jieba does: runs of [CJK 4E00-9FD5, a-z A-Z
- * 0-9 + # & . _ % -] are segmented; whitespace runs are returned as they are;
- * any other character is its own word.
+ * 0-9 + # & . _ % -] are segmented; any other character is its own word ("\r\n"
+ * stays one).
  *
  * Dictionary file: one entry per line, "word freq [tag]" separated by spaces or
  * tabs (jieba's dict.txt format); freq a non-negative integer (missing: 1);

@@ -29,6 +29,12 @@ bool rt_uc_is_control(uint32_t cp);
 bool rt_uc_is_punct(uint32_t cp);
 /* Upstream _is_chinese_char: the CJK Unified Ideograph blocks listed in UPSTREAM §3.1. */
 bool rt_uc_is_cjk(uint32_t cp);
+/* CJK Unified Ideographs proper (no compatibility blocks): no case, no decomposition,
+ * not punctuation/space/control — the tokenizer's fast path. */
+static inline bool rt_uc_is_cjk_unified(uint32_t cp) {
+    return (cp >= 0x4E00 && cp <= 0x9FFF) || (cp >= 0x3400 && cp <= 0x4DBF) ||
+           (cp >= 0x20000 && cp <= 0x2A6DF) || (cp >= 0x2A700 && cp <= 0x2CEAF);
+}
 /* Python str.split() separators that survive _clean_text: U+2028, U+2029 (and
  * everything rt_uc_is_whitespace accepts, plus \v \f \x1c-\x1f \x85). */
 bool rt_uc_is_split_space(uint32_t cp);

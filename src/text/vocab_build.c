@@ -295,11 +295,11 @@ rt_vocab *rt_vocab_build_wordpiece(rt_vocab_builder *b, const rt_vocab_build_opt
     char *nbuf = NULL; size_t ncap = 0;
     int64_t nw = rt_vocab_size(b->words);
     if (alphabet(b, &all)) goto oom;
-    qsort(all.v, all.n, sizeof *all.v, by_count);
+    if (all.n) qsort(all.v, all.n, sizeof *all.v, by_count);
     if (o->limit_alphabet > 0 && all.n > (size_t)o->limit_alphabet) all.n = (size_t)o->limit_alphabet;
     cp_map keep = {0};
     for (size_t i = 0; i < all.n; i++) if (cpm_add(&keep, all.v[i].cp, 0)) { cpm_free(&keep); goto oom; }
-    qsort(all.v, all.n, sizeof *all.v, by_cp);
+    if (all.n) qsort(all.v, all.n, sizeof *all.v, by_cp);
     if (!(v = start_vocab(o))) { cpm_free(&keep); goto oom; }
     for (size_t i = 0; i < all.n; i++) if (add_cp(v, all.v[i].cp, false)) { cpm_free(&keep); goto oom; }
     /* words as symbol sequences; inner characters become "##c" */
@@ -312,7 +312,7 @@ rt_vocab *rt_vocab_build_wordpiece(rt_vocab_builder *b, const rt_vocab_build_opt
         for (size_t j = 0; j < k; j++) if (cpm_has(&keep, cps[j])) cps[kk++] = cps[j];
         for (size_t j = 1; j < kk; j++) if (cpm_add(&inner, cps[j], 0)) { cpm_free(&keep); goto oom; }
     }
-    qsort(inner.v, inner.n, sizeof *inner.v, by_cp);
+    if (inner.n) qsort(inner.v, inner.n, sizeof *inner.v, by_cp);
     for (size_t i = 0; i < inner.n; i++) if (add_cp(v, inner.v[i].cp, true)) { cpm_free(&keep); goto oom; }
     m.nw = (size_t)nw;
     for (int64_t w = 0; w < nw; w++) {
@@ -395,8 +395,8 @@ rt_vocab *rt_vocab_build_chars(rt_vocab_builder *b, const rt_vocab_build_opts *o
         for (size_t j = 0; j < k; j++)
             if (cpm_add(j ? &inner : &first, cps[j], b->count[w])) goto oom;
     }
-    qsort(first.v, first.n, sizeof *first.v, by_count);
-    qsort(inner.v, inner.n, sizeof *inner.v, by_count);
+    if (first.n) qsort(first.v, first.n, sizeof *first.v, by_count);
+    if (inner.n) qsort(inner.v, inner.n, sizeof *inner.v, by_count);
     if (!(v = start_vocab(o))) goto oom;
     /* interleave by frequency: the most frequent of the two lists first */
     size_t i = 0, j = 0;

@@ -131,6 +131,8 @@ T.test("dataset + collate: classification features", function()
   -- regression labels give f32
   local rb = rt.data.collate({ { ids = { 101, 102 }, label = 3.8 }, { ids = { 101, 102 }, label = 1 } })
   T.eq(rb.labels:dtype(), "f32")
+  rb = rt.data.collate({ { ids = { 101, 102 }, label = 5.0 } })
+  T.eq(rb.labels:dtype(), "f32", "a float label stays f32 even when integral")
 end)
 
 T.test("ner_dataset: first piece keeps the label, the rest X, [CLS]/[SEP]", function()
@@ -206,4 +208,51 @@ T.test("loader: batches, shuffle by seed, drop_last, bucket, #loader", function(
   for n in C:iter() do sizes[#sizes + 1] = n end
   T.eq(table.concat(sizes, ","), "50,50,3")
   T.ok(tostring(C):find("DataLoader"))
+end)
+
+T.test("squad/CMRC features: windows, max context, answer span", function()
+  local ctx = "《战国无双3》是由光荣和ω-force开发的战国无双系列的正统第三续作。本作以三大故事为主轴，分别是以武田信玄等人为主的《关东三国志》，织田信长等人为主的《战国三杰》，石田三成等人为主的《关原的年轻武者》。"
+  local qas = { { id = "q1", question = "《战国无双3》是由哪两个公司合作开发的？", context = ctx,
+                  answers = { { text = "光荣和ω-force", start = 11 } } },
+                { id = "q2", question = "不存在", context = ctx, answers = { { text = "不在文中", start = 0 } } } }
+  local ex, skipped = rt.tasks.squad_examples(qas)
+  T.eq(#ex, 1); T.eq(skipped, 1)
+  T.eq(table.concat(ex[1].doc_tokens, "", ex[1].start, ex[1].end_), "光荣和ω-force")
+  local feats = rt.tasks.squad_features(qas, tok, { max_len = 48, doc_stride = 16, max_query = 10 })
+  T.ok(#feats >= 3, "several windows: " .. #feats)
+  local q = math.min(#tok:encode_ids(qas[1].question), 10)
+  local hits = 0
+  for i, f in ipairs(feats) do
+    T.eq(#f.ids, #f.seg); T.ok(#f.ids <= 48)
+    T.eq(f.unique_id, 1000000000 + i - 1)
+    T.eq(f.span_mask[1], 1); T.eq(f.span_mask[2], 0); T.eq(f.span_mask[#f.span_mask], 0)
+    if f.start_position > 0 then
+      hits = hits + 1
+      local ans = {}
+      for k = f.start_position + 1, f.end_position + 1 do ans[#ans + 1] = f.ids[k] end
+      T.eq(tok:decode(ans):gsub(" ", ""), "光荣和ω-force")
+      T.ok(f.start_position >= q + 2)
+    else
+      T.eq(f.end_position, 0)
+    end
+  end
+  T.ok(hits >= 1, "the answer lies inside some window")
+  -- every document token is max-context in exactly one window
+  local owners = {}
+  for _, f in ipairs(feats) do
+    for pos, flag in pairs(f.max_context) do
+      if flag then
+        local key = f.doc_span_index .. ":" .. pos
+        owners[key] = true
+      end
+    end
+  end
+  local count = 0
+  for _ in pairs(owners) do count = count + 1 end
+  T.eq(count, #tok:encode_ids(table.concat(ex[1].doc_tokens, " ")))
+  local b = rt.tasks.squad_collate({ feats[1], feats[2] })
+  T.eq(b.span_mask:shape()[1], 2); T.eq(b.start_positions:dtype(), "i64")
+  T.eq(rt.tasks.info("mrpc").num_labels, 2)
+  local items, labels = rt.tasks.load("chnsenti", T.seed("chnsenti"), "dev", tok, { max_len = 64 })
+  T.eq(#items, 113); T.eq(#labels, 2)
 end)

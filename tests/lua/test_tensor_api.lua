@@ -307,3 +307,75 @@ T.test("help text exists", function()
   end
   T.ok(type(rt.VERSION) == "string")
 end)
+
+T.test("t[i] selects along dim 1; t[i] = v writes a row", function()
+  local x = rt.tensor{{1, 2, 3}, {4, 5, 6}}
+  T.near(x[2], {4, 5, 6}, 0)
+  T.eq(x[-1][1]:item(), 4)
+  T.eq(x[1][3]:item(), 3)
+  x[1] = 0
+  T.near(x, {0, 0, 0, 4, 5, 6}, 0)
+  x[2] = rt.tensor{7, 8, 9}
+  T.near(x, {0, 0, 0, 7, 8, 9}, 0)
+  x[2] = {1, 2, 3}
+  T.near(x[2], {1, 2, 3}, 0)
+  T.near(x:t():shape(), {3, 2}, 0)
+  T.raises(function() return x[3] end, "index: index 3 out of range for size 2")
+  T.raises(function() x[3] = 1 end, "index: index 3 out of range for size 2")
+  T.raises(function() return rt.tensor(1)[1] end, "a 0-d tensor cannot be indexed")
+  local w = rt.ones(2, 2):requires_grad()
+  T.raises(function() w[1] = 0 end, "in-place change of a tensor that requires grad")
+  T.eq(x.nonexistent, nil)
+end)
+
+T.test("read-only file mappings refuse in-place writes", function()
+  local dir = T.tmpdir()
+  local path = dir .. "/w.safetensors"
+  rt.save(path, {w = rt.ones(2, 3)})
+  local w = rt.load(path).w
+  T.raises(function() w:fill_(0) end, "read-only file mapping")
+  T.raises(function() w:set(1, 1, 0) end, "read-only file mapping")
+  T.raises(function() w[1] = 0 end, "read-only file mapping")
+  T.near(w:clone():fill_(2), {2, 2, 2, 2, 2, 2}, 0)
+  os.remove(path); os.remove(dir)
+end)
+
+T.test("graphs, backward and dropped graphs free every byte", function()
+  collectgarbage(); collectgarbage()
+  local start = rt.memory().live
+  do
+    local w = rt.randn(8, 4):requires_grad()
+    local b = rt.randn(4):requires_grad()
+    for _ = 1, 10 do
+      local x = rt.randn(5, 8)
+      local h = (x:unsqueeze(3) * w):sum(2) + b
+      local parts = h:split(2, 2)
+      local y = rt.cat({parts[2], parts[1], h:narrow(2, 1, 1)}, 2):gelu():tanh()
+      local v = y:max(2)
+      local loss = v:sum() + y:var() + y:norm() + rt.where(y:gt(0), y, y * 2):mean()
+        + y:index_select(1, rt.tensor({0, 2}, "i64")):sum() + y:gather(2, rt.zeros(5, 2):long()):sum()
+        + rt.stack({y, y}, 1):permute(2, 1, 3):reshape(-1):sum() + y:masked_fill(y:lt(0), 0):clamp(0, 0.5):sum()
+        + (2 / (y:abs() + 1)):log():sum() + (y ^ 2):sqrt():sum() + y:expand(2, 5, 5):sum() + y:t():contiguous():sum()
+      loss:backward()
+      rt.no_grad(function() w:copy_(w - w.grad * 0.01); b:copy_(b - b.grad * 0.01) end)
+      w:zero_grad(); b:zero_grad()
+    end
+    for _ = 1, 5 do local z = (w * 2):exp():sum() end          -- graphs never differentiated
+    local z = (w * 3):sum(); z:backward(nil, {retain_graph = true})
+  end
+  collectgarbage(); collectgarbage()
+  T.eq(rt.memory().live - start, 0, "bytes still live")
+end)
+
+T.test("max/min gradients with ties follow PyTorch", function()
+  local x = rt.tensor{1, 3, 3, 2}:requires_grad()
+  x:max():backward()
+  T.near(x.grad, {0, 0.5, 0.5, 0}, 0)              -- full reduction: split evenly
+  local y = rt.tensor{{1, 3, 3, 2}}:requires_grad()
+  local v = y:max(2)
+  v:sum():backward()
+  T.near(y.grad, {0, 1, 0, 0}, 0)                  -- along a dim: to the returned index
+  local z = rt.tensor{2, 1, 1}:requires_grad()
+  z:min():backward()
+  T.near(z.grad, {0, 0.5, 0.5}, 0)
+end)
