@@ -140,11 +140,11 @@ int main(int argc, char **argv) {
     if (argv[0] && argv[0][0]) progname = argv[0];
     /* Pass 1: collect options (lua.c order: -e/-l run in order, then script, then -i). */
     int script = argc;
-    bool interactive = false, version = false, has_e = false, to_stdin = false;
+    bool interactive = false, version = false, has_e = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (a[0] != '-') { script = i; break; }
-        if (strcmp(a, "-") == 0) { script = i; to_stdin = true; break; }
+        if (strcmp(a, "-") == 0) { script = i; break; }
         if (strcmp(a, "--") == 0) { if (i + 1 < argc) script = i + 1; break; }
         if (strcmp(a, "--notebook") == 0) {
             lua_State *L = new_state();
@@ -171,7 +171,6 @@ int main(int argc, char **argv) {
         usage(stderr);
         return 1;
     }
-    (void)to_stdin;
     if (version && !interactive) print_version();
 
     lua_State *L = new_state();

@@ -3,6 +3,7 @@
  * rt.vocab (builders) and rt.segment come from l_text_build.c. */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include "lrt.h"
 #include "l_text.h"
 #include "../data/features.h"
@@ -245,6 +246,30 @@ static int m_decode(lua_State *L) {
     return 1;
 }
 
+/* Id lists owned by a Lua userdata, so a Lua error in the middle frees them (__gc). */
+#define SCRATCH_MT "rt.TokenizerScratch"
+typedef struct { rt_ids *ids; size_t *lens; size_t n; } scratch;
+
+static int scratch_gc(lua_State *L) {
+    scratch *b = luaL_checkudata(L, 1, SCRATCH_MT);
+    if (b->ids) for (size_t i = 0; i < b->n; i++) rt_ids_free(&b->ids[i]);
+    free(b->ids); free(b->lens);
+    b->ids = NULL; b->lens = NULL; b->n = 0;
+    return 0;
+}
+
+/* Push a scratch with n zeroed id lists (and n lengths). */
+static scratch *new_scratch(lua_State *L, size_t n) {
+    scratch *b = lua_newuserdatauv(L, sizeof *b, 0);
+    b->ids = NULL; b->lens = NULL; b->n = 0;
+    luaL_setmetatable(L, SCRATCH_MT);
+    b->ids = calloc(n ? n : 1, sizeof *b->ids);
+    b->lens = calloc(n ? n : 1, sizeof *b->lens);
+    if (!b->ids || !b->lens) luaL_error(L, "tokenizer: out of memory");
+    b->n = n;
+    return b;
+}
+
 typedef struct { int64_t max_len; int pad; rt_trunc trunc; } enc_opts;   /* pad: 0 none, 1 max_len, 2 longest */
 
 static enc_opts read_opts(lua_State *L, int idx) {
@@ -294,18 +319,18 @@ static int m_encode(lua_State *L) {
     }
     enc_opts o = read_opts(L, 4);
     bool pair = !lua_isnoneornil(L, 3);
-    rt_ids a = {0}, b = {0};
-    ids_of(L, t, 2, &a);
-    if (pair) ids_of(L, t, 3, &b);
-    size_t na = a.n, nb = b.n;
-    if (rt_feat_truncate(&na, &nb, pair, o.max_len, o.trunc) != RT_OK) { rt_ids_free(&a); rt_ids_free(&b); return rtl_error(L); }
+    scratch *sc = new_scratch(L, 2);
+    rt_ids *a = &sc->ids[0], *b = &sc->ids[1];
+    ids_of(L, t, 2, a);
+    if (pair) ids_of(L, t, 3, b);
+    size_t na = a->n, nb = b->n;
+    if (rt_feat_truncate(&na, &nb, pair, o.max_len, o.trunc) != RT_OK) return rtl_error(L);
     size_t len = rt_feat_len(na, nb, pair);
     int64_t width = o.pad == 1 ? o.max_len : (int64_t)len;
     rt_tensor *x = rt_tensor_empty(RT_I64, 1, &width), *s = rt_tensor_empty(RT_I64, 1, &width),
               *m = rt_tensor_empty(RT_I64, 1, &width);
-    if (!x || !s || !m) { rt_release(x); rt_release(s); rt_release(m); rt_ids_free(&a); rt_ids_free(&b); return rtl_error(L); }
-    rt_feat_fill(t, a.v, na, b.v, nb, pair, (size_t)width, rt_data(x), rt_data(s), rt_data(m));
-    rt_ids_free(&a); rt_ids_free(&b);
+    if (!x || !s || !m) { rt_release(x); rt_release(s); rt_release(m); return rtl_error(L); }
+    rt_feat_fill(t, a->v, na, b->v, nb, pair, (size_t)width, rt_data(x), rt_data(s), rt_data(m));
     push_features(L, x, s, m);
     return 1;
 }
@@ -324,17 +349,16 @@ static int m_batch(lua_State *L) {
     bool pair = lua_type(L, ib) == LUA_TTABLE;
     lua_Integer B = luaL_len(L, ia);
     if (pair && luaL_len(L, ib) != B) return luaL_error(L, "batch: %d texts_a but %d texts_b", (int)B, (int)luaL_len(L, ib));
-    rt_ids *ids = calloc((size_t)(B ? B : 1) * 2, sizeof *ids);
-    size_t *lens = calloc((size_t)(B ? B : 1) * 2, sizeof *lens);
-    if (!ids || !lens) { free(ids); free(lens); return luaL_error(L, "batch: out of memory"); }
+    scratch *sc = new_scratch(L, (size_t)B * 2);
+    rt_ids *ids = sc->ids;
+    size_t *lens = sc->lens;
     size_t maxw = 0;
     for (lua_Integer i = 0; i < B; i++) {
+        if (rt_interrupted()) return luaL_error(L, "batch: interrupted");
         lua_geti(L, ia, i + 1); ids_of(L, t, lua_gettop(L), &ids[2 * i]); lua_pop(L, 1);
         if (pair) { lua_geti(L, ib, i + 1); ids_of(L, t, lua_gettop(L), &ids[2 * i + 1]); lua_pop(L, 1); }
         lens[2 * i] = ids[2 * i].n; lens[2 * i + 1] = ids[2 * i + 1].n;
         if (rt_feat_truncate(&lens[2 * i], &lens[2 * i + 1], pair, o.max_len, o.trunc) != RT_OK) {
-            for (lua_Integer j = 0; j <= 2 * i + 1; j++) rt_ids_free(&ids[j]);
-            free(ids); free(lens);
             rt_error_prefix("batch item %d", (int)i + 1);
             return rtl_error(L);
         }
@@ -344,14 +368,11 @@ static int m_batch(lua_State *L) {
     int64_t shape[2] = {B, o.pad == 1 ? o.max_len : (int64_t)maxw};
     rt_tensor *x = rt_tensor_empty(RT_I64, 2, shape), *s = rt_tensor_empty(RT_I64, 2, shape),
               *m = rt_tensor_empty(RT_I64, 2, shape);
-    if (x && s && m)
-        for (lua_Integer i = 0; i < B; i++)
-            rt_feat_fill(t, ids[2 * i].v, lens[2 * i], ids[2 * i + 1].v, lens[2 * i + 1], pair, (size_t)shape[1],
-                         (int64_t *)rt_data(x) + i * shape[1], (int64_t *)rt_data(s) + i * shape[1],
-                         (int64_t *)rt_data(m) + i * shape[1]);
-    for (lua_Integer j = 0; j < 2 * B; j++) rt_ids_free(&ids[j]);
-    free(ids); free(lens);
     if (!x || !s || !m) { rt_release(x); rt_release(s); rt_release(m); return rtl_error(L); }
+    for (lua_Integer i = 0; i < B; i++)
+        rt_feat_fill(t, ids[2 * i].v, lens[2 * i], ids[2 * i + 1].v, lens[2 * i + 1], pair, (size_t)shape[1],
+                     (int64_t *)rt_data(x) + i * shape[1], (int64_t *)rt_data(s) + i * shape[1],
+                     (int64_t *)rt_data(m) + i * shape[1]);
     push_features(L, x, s, m);
     return 1;
 }
@@ -366,7 +387,9 @@ static int m_save(lua_State *L) {
     const char *path = luaL_checkstring(L, 2);
     size_t n = strlen(path);
     const char *file = path;
+    struct stat sb;
     if (n && path[n - 1] == '/') { lua_pushfstring(L, "%svocab.txt", path); file = lua_tostring(L, -1); }
+    else if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) { lua_pushfstring(L, "%s/vocab.txt", path); file = lua_tostring(L, -1); }
     if (rt_vocab_save(t->vocab, file) != RT_OK) return rtl_error(L);
     lua_pushstring(L, file);
     return 1;
@@ -414,7 +437,7 @@ static const rtl_reg tok_methods[] = {
     {"batch", m_batch, "tok:batch{texts_a, [texts_b], max_len=, pad=true|\"longest\"} -> {input_ids=, token_type_ids=, attention_mask=}\n"
                        "  as [B, L] i64 tensors (L = max_len with pad=true, else the longest item)."},
     {"vocab_size", m_vocab_size, "tok:vocab_size() -> number of ids (lines of vocab.txt)."},
-    {"save", m_save, "tok:save(path) writes vocab.txt (path ending in / = a directory); returns the file written."},
+    {"save", m_save, "tok:save(path) writes vocab.txt (path a directory: path/vocab.txt); returns the file written."},
     {NULL, NULL, NULL},
 };
 
@@ -441,6 +464,9 @@ static int tok_index(lua_State *L) {
 
 void rtl_open_text(lua_State *L, int rt) {
     rt = lua_absindex(L, rt);
+    luaL_newmetatable(L, SCRATCH_MT);
+    lua_pushcfunction(L, scratch_gc); lua_setfield(L, -2, "__gc");
+    lua_pop(L, 1);
     luaL_newmetatable(L, VOCAB_MT);
     lua_pushcfunction(L, v_index); lua_setfield(L, -2, "__index");
     lua_pushcfunction(L, v_len); lua_setfield(L, -2, "__len");

@@ -366,3 +366,16 @@ T.test("graphs, backward and dropped graphs free every byte", function()
   collectgarbage(); collectgarbage()
   T.eq(rt.memory().live - start, 0, "bytes still live")
 end)
+
+T.test("max/min gradients with ties follow PyTorch", function()
+  local x = rt.tensor{1, 3, 3, 2}:requires_grad()
+  x:max():backward()
+  T.near(x.grad, {0, 0.5, 0.5, 0}, 0)              -- full reduction: split evenly
+  local y = rt.tensor{{1, 3, 3, 2}}:requires_grad()
+  local v = y:max(2)
+  v:sum():backward()
+  T.near(y.grad, {0, 1, 0, 0}, 0)                  -- along a dim: to the returned index
+  local z = rt.tensor{2, 1, 1}:requires_grad()
+  z:min():backward()
+  T.near(z.grad, {0, 0.5, 0.5}, 0)
+end)

@@ -46,6 +46,8 @@ T.test("batch: [B, L] tensors, fixed or longest padding", function()
   b = cn:batch { { "a", "我爱北京天安门" }, max_len = 16, pad = "longest" }
   T.eq(table.concat(b.input_ids:shape(), "x"), "2x9")
   T.raises(function() cn:batch { { "a" }, { "b", "c" } } end, "texts_b")
+  T.raises(function() cn:batch { { "a", true } } end, "string expected")   -- freed by the scratch's __gc
+  T.raises(function() cn:encode("a", { "b", true }) end, "token 2")
 end)
 
 T.test("decode, ids <-> tokens, vocab lookups, save/load", function()
@@ -66,6 +68,7 @@ T.test("decode, ids <-> tokens, vocab lookups, save/load", function()
   T.eq(again:vocab_size(), 21128)
   T.eq(table.concat(again:encode_ids("今天天气不错"), ","), table.concat(cn:encode_ids("今天天气不错"), ","))
   T.raises(function() rt.tokenizer.load(dir .. "/missing.txt") end, "missing.txt")
+  T.eq(cn:save(dir), dir .. "/vocab.txt")
   os.remove(f); os.remove(dir)
 end)
 
