@@ -74,15 +74,10 @@ static void replace_suffix(char *s, const char *from, const char *to) {
     if (a >= b && !strcmp(s + a - b, from)) strcpy(s + a - b, to);
 }
 
-/* Canonical PyTorch name for a checkpoint key (TF names mapped by the io helper's
- * table). Returns false for keys that are skipped silently (tied decoder copy,
+/* Canonical PyTorch name for a checkpoint key (TF checkpoints arrive with
+ * PyTorch names already, see weights_io.c). Returns false for keys that are skipped silently (tied decoder copy,
  * position_ids buffers, optimizer slots). */
 static bool canon_name(const char *key, char *out, size_t n) {
-    char tmp[512];
-    if (strchr(key, '/') || !strcmp(key, "global_step")) {
-        if (!rt_tf_name_to_pt(key, tmp, sizeof tmp)) return false;
-        key = tmp;
-    }
     const char *k = key;
     if (!strncmp(k, "module.", 7)) k += 7;
     snprintf(out, n, "%s", k);

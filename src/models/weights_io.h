@@ -12,8 +12,4 @@
 rt_tensor_dict *rt_weights_load(const char *path);
 /* bin: a zip + pickle state_dict (tensors sharing storage stay shared). */
 rt_status rt_weights_save(const char *path, const rt_tensor_dict *d, bool bin);
-/* TF1 variable name -> PyTorch state_dict name; false for names to skip
- * (optimizer slots, global_step, loss scale). */
-bool rt_tf_name_to_pt(const char *tf, char *out, size_t n);
-
 #endif

@@ -152,3 +152,19 @@ T.test("worst errors", function()
 end)
 
 
+
+T.test("TF1 checkpoint written by TensorFlow gives the safetensors outputs", function()
+  local ref = rt.load(T.golden("models/nezha/ref.safetensors"))
+  local m, report = rt.model.load(T.golden("models/nezha_tf"), {quiet = true})
+  T.eq(report, "", "optimizer slots and global_step are skipped silently")
+  local c = m.config
+  T.eq(c.classifier_activation, "none")
+  T.eq(table.concat(c.heads, ","), "mlm,nsp,classifier")
+  local s = rt.model.load(T.golden("models/nezha/model.safetensors"), {strict = true})
+  local a, b = m:forward(inputs(ref)), s:forward(inputs(ref))
+  for _, k in ipairs{"pooled", "logits", "mlm_logits", "nsp_logits"} do
+    T.eq((a[k] - b[k]):abs():max():item(), 0, k)
+    close(a[k], ref[k], 1e-4, k)
+  end
+  for i = 1, #a.hidden_states do T.eq((a.hidden_states[i] - b.hidden_states[i]):abs():max():item(), 0) end
+end)

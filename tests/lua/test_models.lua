@@ -244,3 +244,31 @@ T.test("pytorch_model.bin written by retort loads with torch.load", function()
   os.execute("rm -rf '" .. dir .. "'")
   T.ok(ok and txt:find("torch.load ok", 1, true), txt)
 end)
+
+T.test("bad checkpoints: wrong shape, wrong dtype, truncated, pickle with code", function()
+  local m = rt.model.new(copy(tiny, {heads = {"classifier"}, num_labels = 2}))
+  local dir = T.tmpdir()
+  m:save(dir)
+  local sd = rt.load(dir .. "/model.safetensors")
+  sd["bert.encoder.layer.0.attention.self.query.weight"] = rt.zeros(8, 4)
+  rt.save(dir .. "/model.safetensors", sd)
+  T.raises(function() rt.model.load(dir) end, "bert.encoder.layer.0.attention.self.query.weight has shape [8,4]")
+  sd["bert.encoder.layer.0.attention.self.query.weight"] = rt.zeros(8, 8):to("i64")
+  rt.save(dir .. "/model.safetensors", sd)
+  T.raises(function() rt.model.load(dir) end, "dtype")
+  -- truncated file
+  local f = io.open(dir .. "/model.safetensors", "rb"); local data = f:read("a"); f:close()
+  f = io.open(dir .. "/model.safetensors", "wb"); f:write(data:sub(1, #data // 2)); f:close()
+  local err = T.raises(function() rt.model.load(dir) end)
+  T.ok(tostring(err):find("model.safetensors", 1, true), err)
+  -- a pickle that calls os.system must be rejected, never run
+  os.remove(dir .. "/model.safetensors")
+  local py = "/usr/bin/python3"
+  if os.execute(py .. " -c 'import torch' 2>/dev/null") then
+    os.execute(py .. " -c \"import torch, os\nclass E:\n  def __reduce__(self): return (os.system, ('touch " .. dir ..
+      "/pwned',))\ntorch.save({'x': E()}, '" .. dir .. "/pytorch_model.bin')\"")
+    T.raises(function() rt.model.load(dir) end, "pytorch_model.bin")
+    T.ok(not io.open(dir .. "/pwned"), "pickle code was executed")
+  end
+  os.execute("rm -rf '" .. dir .. "'")
+end)
