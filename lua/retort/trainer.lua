@@ -348,7 +348,7 @@ function Trainer:train_step(nb)
   local c1 = K.now()
   self._in_opt_step = true
   local ok, gn = pcall(opt.step, opt)
-  self._in_opt_step = false
+  if ok or not is_interrupt(gn) then self._in_opt_step = false end
   if not ok then
     if tostring(gn):find("non-finite gradient", 1, true) then
       error({ nonfinite = true, msg = string.format("%s (epoch %d)", tostring(gn), self.epoch) })
@@ -448,6 +448,7 @@ function Trainer:fit()
       if self.bar then self.bar:note(self.error) else io.stderr:write(self.error, "\n") end
     elseif is_interrupt(err) then
       stopped = "interrupted"
+      K.interrupted()           -- clear the Ctrl-C flag so saving is not interrupted too
       if self._in_opt_step then
         -- parameters are half updated: keep the last periodic checkpoint only
         self.inconsistent = true

@@ -93,6 +93,10 @@ T.test("trainer learns, writes one JSONL line per step", function()
   T.eq(#s.evals, 4)                     -- one evaluation per epoch
   T.ok(s.best >= s.evals[1].acc)
   local f = io.open(dir .. "/best/model.safetensors", "rb"); T.ok(f, "best model saved"); f:close()
+  if rt.plot.available() then
+    local png = rt.plot.curves{ log = dir .. "/log.jsonl", out = dir .. "/loss.png", keys = { "loss" }, y2 = { "lr" } }
+    local pf = assert(io.open(png, "rb")); T.eq(pf:read(4), "\137PNG"); pf:close()
+  end
   Trainer.remove_tree(dir)
 end)
 
