@@ -32,6 +32,7 @@ typedef __m512 rt_vf;
 #define rt_vsub _mm512_sub_ps
 #define rt_vmul _mm512_mul_ps
 #define rt_vmaxv _mm512_max_ps
+#define rt_vfma _mm512_fmadd_ps
 #define rt_vhsum _mm512_reduce_add_ps
 #define rt_vhmax _mm512_reduce_max_ps
 static inline rt_vf rt_vexpv(rt_vf x) {
@@ -55,6 +56,7 @@ typedef __m256 rt_vf;
 #define rt_vsub _mm256_sub_ps
 #define rt_vmul _mm256_mul_ps
 #define rt_vmaxv _mm256_max_ps
+#define rt_vfma _mm256_fmadd_ps
 static inline float rt_vhsum(__m256 v) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));
