@@ -7,7 +7,7 @@ command -v clang >/dev/null || { apt-get install -y -qq clang >/dev/null; }
 out=build-fuzz; mkdir -p "$out"
 cflags="-g -O1 -fsanitize=fuzzer,address,undefined -fopenmp -D_GNU_SOURCE -Isrc $(pkg-config --cflags lua5.4 libutf8proc libcjson) -I/usr/include/x86_64-linux-gnu/openblas-openmp"
 libs="$(pkg-config --libs lua5.4 readline libutf8proc libcjson) -L/usr/lib/x86_64-linux-gnu/openblas-openmp -lopenblas -Wl,-rpath,/usr/lib/x86_64-linux-gnu/openblas-openmp -lm"
-srcs=$(ls src/core/*.c src/kernels/*.c src/autograd/*.c src/models/*.c src/text/*.c src/data/*.c src/io/*.c src/optim/*.c 2>/dev/null)
+srcs=$(ls src/core/*.c src/kernels/*.c src/autograd/*.c src/models/*.c src/text/*.c src/data/*.c src/io/*.c src/optim/*.c 2>/dev/null || true)
 for f in "$@"; do
   n=$(basename "$f" .c)
   clang $cflags -o "$out/$n" "$f" $srcs $libs

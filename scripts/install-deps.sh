@@ -14,7 +14,7 @@ PKGS=(
   gnuplot-nox
   python3-nbformat
 )
-DEV_PKGS=(python3-torch python3-numpy python3-sklearn python3-scipy)
+DEV_PKGS=(python3-torch python3-numpy python3-sklearn python3-scipy python3-jieba)
 
 want=("${PKGS[@]}")
 [ "${1:-}" = "--dev" ] && want+=("${DEV_PKGS[@]}")

@@ -143,6 +143,52 @@ function H.help(x, ...)
   end
 end
 
+-- One-line help for the Lua standard functions people reach for first
+-- (the full reference: https://www.lua.org/manual/5.4/manual.html#6).
+local STD = {
+  print = "print(...): write the values, tab-separated, and a newline to stdout",
+  type = "type(v) -> \"nil\" | \"number\" | \"string\" | \"boolean\" | \"table\" | \"function\" | \"userdata\" | \"thread\"",
+  tostring = "tostring(v) -> string (uses __tostring)",
+  tonumber = "tonumber(s [, base]) -> number or nil",
+  pairs = "pairs(t): iterate all key, value pairs (order unspecified): for k, v in pairs(t) do ... end",
+  ipairs = "ipairs(t): iterate t[1], t[2], ... until the first nil: for i, v in ipairs(t) do ... end",
+  select = "select(n, ...) -> the arguments from the n-th; select('#', ...) -> their count",
+  pcall = "pcall(f, ...) -> true, results | false, error: call f catching errors",
+  error = "error(msg [, level]): raise an error (level 2 blames the caller)",
+  assert = "assert(v [, msg]) -> v, or raise msg when v is false or nil",
+  require = "require(name): load a module once (lua/?.lua and lua/?/init.lua are on package.path)",
+  setmetatable = "setmetatable(t, mt) -> t: give t a metatable (__index for classes and defaults)",
+  getmetatable = "getmetatable(v) -> its metatable (or its __metatable field)",
+  ["string.format"] = "string.format(fmt, ...) -> string, printf-style (%d %5.2f %s %q %x)",
+  ["string.rep"] = "string.rep(s, n [, sep]) -> s repeated n times",
+  ["string.sub"] = "string.sub(s, i [, j]) / s:sub(i, j) -> substring (1-based, negatives from the end)",
+  ["string.find"] = "s:find(pattern [, init [, plain]]) -> start, end (and captures) or nil",
+  ["string.match"] = "s:match(pattern) -> the captures (or the whole match) or nil",
+  ["string.gmatch"] = "s:gmatch(pattern): iterator over matches: for w in s:gmatch(\"%a+\") do ... end",
+  ["string.gsub"] = "s:gsub(pattern, repl [, n]) -> new string, number of replacements",
+  ["string.upper"] = "s:upper() -> upper-case copy",
+  ["string.lower"] = "s:lower() -> lower-case copy",
+  ["string.len"] = "s:len() / #s -> length in bytes (utf8.len for characters)",
+  ["table.insert"] = "table.insert(t, [pos,] v): append v (or insert at pos)",
+  ["table.remove"] = "table.remove(t [, pos]) -> the removed element (the last by default)",
+  ["table.concat"] = "table.concat(t [, sep [, i [, j]]]) -> the strings/numbers of t joined",
+  ["table.sort"] = "table.sort(t [, less]): sort in place (less(a, b) -> true when a before b)",
+  ["table.unpack"] = "table.unpack(t [, i [, j]]) -> t[i], ..., t[j]",
+  ["math.floor"] = "math.floor(x) -> largest integer <= x",
+  ["math.random"] = "math.random([m [, n]]): uniform float in [0,1) or integer in [m, n]",
+  ["math.sqrt"] = "math.sqrt(x)", ["math.exp"] = "math.exp(x)", ["math.log"] = "math.log(x [, base])",
+  ["math.max"] = "math.max(x, ...) -> the largest", ["math.min"] = "math.min(x, ...) -> the smallest",
+  ["os.time"] = "os.time() -> seconds since the epoch", ["os.clock"] = "os.clock() -> CPU seconds used",
+  ["os.getenv"] = "os.getenv(name) -> value or nil", ["os.exit"] = "os.exit([code]): end the program",
+  ["io.open"] = "io.open(path [, mode]) -> file or nil, message; f:read(\"a\"), f:lines(), f:write(...), f:close()",
+  ["io.write"] = "io.write(...): write strings/numbers to stdout without a newline",
+  ["io.lines"] = "io.lines(path): iterate the lines of a file: for line in io.lines(p) do ... end",
+}
+for name, text in pairs(STD) do
+  local v = H.resolve(name)
+  if v ~= nil and rt.doc(v) == nil then rt.doc(v, text, name) end
+end
+
 rt.doc(H.help, [[help(x) / ?name: show the help text of a value or a name, and the documented
 members of a table or object. help() alone gives an overview.]], "help")
 

@@ -258,4 +258,40 @@ function log.read_jsonl(path)
   return out
 end
 
+--- rt.log.autodoc(module, prefix, methods): register help text for a Lua module's
+--- functions from its "--- " comment lines (the block right above each
+--- `function X.name(` / `function X:name(`), under prefix .. name. Called at the end
+--- of the module files (optim, metrics, trainer, progress, log).
+function log.autodoc(mod, prefix, methods)
+  local rt = package.loaded["retort.core"]
+  if not (rt and rt.doc) then return end
+  local src = debug.getinfo(2, "S").source
+  if src:sub(1, 1) ~= "@" then return end
+  local f = io.open(src:sub(2), "r")
+  if not f then return end
+  local block = {}
+  local header = {}
+  local in_header = true
+  for line in f:lines() do
+    local d = line:match("^%-%-%- ?(.*)$")
+    if d then block[#block + 1] = d
+    else
+      local c = line:match("^%-%- ?(.*)$")
+      if in_header and c then header[#header + 1] = c end
+      if not c then in_header = false end
+      local obj, sep, name = line:match("^function ([%w_]+)([%.:])([%w_]+)%(")
+      if name and #block > 0 then
+        local target = (sep == ":" and methods) and methods[name] or mod[name]
+        if type(target) == "function" then
+          pcall(rt.doc, target, table.concat(block, "\n"), prefix .. (sep == ":" and ":" or ".") .. name)
+        end
+      end
+      block = {}
+    end
+  end
+  f:close()
+  if #header > 0 then pcall(rt.doc, mod, table.concat(header, "\n"), prefix) end
+end
+
+log.autodoc(log, "rt.log")
 return log

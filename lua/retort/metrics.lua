@@ -553,4 +553,5 @@ function M.cmrc(data, preds)
   return { F1 = F, EM = E, AVERAGE = (F + E) * 0.5, TOTAL = n, SKIP = skip }
 end
 
+require("retort.log").autodoc(M, "rt.metrics")
 return M

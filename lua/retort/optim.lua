@@ -242,6 +242,10 @@ function Optimizer:step()
   local all = {}
   for _, g in ipairs(self.param_groups) do for _, it in ipairs(g.items) do all[#all + 1] = it end end
   local norm = math.sqrt(grad_norm_sq(all))
+  self.last_grad_norm = norm
+  if norm ~= norm or norm == math.huge then
+    error(string.format("non-finite gradient (norm %s) at step %d: parameters not updated", tostring(norm), self.t + 1), 2)
+  end
   local scale = 1.0
   if algo ~= "bertadam" and h.max_grad_norm and h.max_grad_norm > 0 then
     if algo == "adamw" then    -- torch.nn.utils.clip_grad_norm_
@@ -251,7 +255,6 @@ function Optimizer:step()
       scale = h.max_grad_norm / math.max(norm, h.max_grad_norm)
     end
   end
-  self.last_grad_norm = norm
   local factor = self:lr_factor(self.t)
   for _, g in ipairs(self.param_groups) do
     local wd = g.weight_decay
@@ -389,4 +392,5 @@ function optim.clip_grad_norm(params, max_norm)
 end
 
 optim.Optimizer = Optimizer
+require("retort.log").autodoc(optim, "rt.optim", Optimizer)
 return optim

@@ -2,12 +2,13 @@
 --   rt.pretty(x [, opts]) / rt.pretty.format(x [, opts]) -> string
 -- Tables: array items first, then the other keys sorted; nested up to opts.depth
 -- (default 3, deeper tables show as {...}); cycles show as <cycle>; short tables
--- stay on one line (opts.width, default 80); at most opts.max_items (100) items.
+-- stay on one line (opts.width, default 80); at most opts.max_items (100) items;
+-- strings inside tables are cut at opts.max_string (200) bytes.
 -- Userdata and tables with __tostring use it (inside a table only its last line:
 -- a tensor shows as its one-line summary).
 local P = {}
 
-P.defaults = { depth = 3, width = 80, max_items = 100, indent = "  " }
+P.defaults = { depth = 3, width = 80, max_items = 100, max_string = 200, indent = "  " }
 
 local KEYWORDS = {}
 for w in ([[and break do else elseif end false for function goto if in local nil not or
@@ -60,7 +61,12 @@ end
 
 local function render(v, depth, seen, indent, o)
   local t = type(v)
-  if t == "string" then return P.quote(v) end
+  if t == "string" then
+    if #v > o.max_string then
+      return P.quote(v:sub(1, o.max_string)) .. "... (" .. #v .. " bytes)"
+    end
+    return P.quote(v)
+  end
   if t ~= "table" or has_tostring(v) then return object_text(v, depth) end
   if seen[v] then return "<cycle>" end
   if depth >= o.depth then return next(v) == nil and "{}" or "{...}" end

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "graph.h"
+#include "ops.h"
 #include "../core/shape.h"
 
 static _Thread_local int no_grad_depth = 0;
@@ -154,45 +155,25 @@ rt_tensor *rt_reduce_to_shape(rt_tensor *g, int ndim, const int64_t *shape) {
         for (int i = 0; i < ndim; i++) if (g->shape[i] != shape[i]) same = false;
         if (same) { rt_retain(g); return g; }
     }
-    int64_t bs[RT_MAXDIM];
-    if (ndim > g->ndim) {
-        char b1[96], b2[96];
+    char b1[96], b2[96];
+    bool ok = ndim <= g->ndim;
+    int dims[RT_MAXDIM], nd = 0;
+    for (int i = 0; ok && i < g->ndim; i++) {
+        int j = ndim - g->ndim + i;
+        if (j < 0) dims[nd++] = i;                                   /* extra leading dim */
+        else if (shape[j] == 1 && g->shape[i] != 1) dims[nd++] = i;  /* broadcast dim */
+        else if (shape[j] != g->shape[i]) ok = false;
+    }
+    if (!ok) {
         rt_errorf(RT_ESHAPE, "backward: cannot reduce gradient %s to %s", rt_shape_str(g, b1, sizeof b1),
                   rt_shape_fmt(ndim, shape, b2, sizeof b2));
         return NULL;
     }
-    rt_tensor *out = rt_tensor_zeros(RT_F32, ndim, shape);
-    if (!out) return NULL;
-    rt_tensor *gc = as_f32_contig(g);
-    if (!gc) { rt_release(out); return NULL; }
-    rt_broadcast_strides(ndim, shape, out->stride, g->ndim, g->shape, bs);
-    for (int i = 0; i < g->ndim; i++) {
-        int j = ndim - g->ndim + i;
-        if (j >= 0 && shape[j] != 1 && shape[j] != g->shape[i]) {
-            char b1[96], b2[96];
-            rt_errorf(RT_ESHAPE, "backward: cannot reduce gradient %s to %s", rt_shape_str(g, b1, sizeof b1),
-                      rt_shape_fmt(ndim, shape, b2, sizeof b2));
-            rt_release(out); rt_release(gc);
-            return NULL;
-        }
-    }
-    /* iterate g in order; outer rows, inner last dim */
-    const float *s = rt_f32(gc);
-    float *d = rt_f32(out);
-    int nd = g->ndim;
-    int64_t inner = nd ? g->shape[nd - 1] : 1, rows = rt_numel(gc) / (inner ? inner : 1);
-    int64_t is = nd ? bs[nd - 1] : 0;
-    if (inner == 0) rows = 0;
-    for (int64_t r = 0; r < rows; r++) {
-        int64_t rem = r, off = 0;
-        for (int k = nd - 2; k >= 0; k--) { off += (rem % g->shape[k]) * bs[k]; rem /= g->shape[k]; }
-        const float *sr = s + r * inner;
-        float *dr = d + off;
-        if (is == 0) { double acc = 0; for (int64_t i = 0; i < inner; i++) acc += sr[i]; dr[0] += (float)acc; }
-        else for (int64_t i = 0; i < inner; i++) dr[i * is] += sr[i];
-    }
-    rt_release(gc);
-    return out;
+    rt_tensor *s = nd ? rt_sum(g, dims, nd, true) : (rt_retain(g), g);
+    if (!s) return NULL;
+    rt_tensor *r = rt_reshape(s, ndim, shape);
+    rt_release(s);
+    return r;
 }
 
 typedef struct { rt_node *n; int next; } frame;
@@ -206,7 +187,10 @@ rt_status rt_backward(rt_tensor *root, rt_tensor *grad, bool retain_graph) {
             return rt_errorf(RT_ESHAPE, "backward: gradient shape %s does not match tensor shape %s",
                              rt_shape_str(grad, a, sizeof a), rt_shape_str(root, b, sizeof b));
         }
-        g0 = rt_tensor_convert(grad, RT_F32);
+        /* a graph root can use the caller's f32 gradient as is (the engine never
+         * writes into incoming gradients); a leaf keeps its own copy in ->grad */
+        if (grad->dtype == RT_F32 && root->grad_fn) { rt_retain(grad); g0 = grad; }
+        else g0 = rt_tensor_convert(grad, RT_F32);
     } else {
         if (rt_numel(root) != 1) {
             char a[96];
@@ -272,6 +256,7 @@ rt_status rt_backward(rt_tensor *root, rt_tensor *grad, bool retain_graph) {
         rt_node *n = order[k];
         rt_tensor *go = acc[k];
         acc[k] = NULL;
+        if (rt_interrupted()) { rt_release(go); st = rt_errorf(RT_EINTR, "backward: interrupted"); break; }
         if (go && n->op && n->op->backward) {
             rt_tensor *grads[RT_NODE_MAX_INPUTS] = {0};
             bool needs[RT_NODE_MAX_INPUTS] = {0};

@@ -170,7 +170,7 @@ static rt_tensor *reduce(const char *op, int kind, rt_tensor *a, const int *dims
         for (int i = 0; i < a->ndim; i++) n->i[i] = p.red[i];
         n->i[7] = kind;
         n->f[0] = kind == 3 ? param : scale;
-        n->f[1] = (double)(p.R - (int64_t)param);
+        if (kind == 2) n->f[1] = (double)p.R - param;   /* var: N - correction */
         if (kind == 3) {
             rt_tensor *al = rt_tensor_view_of(out->storage, out->dtype, out->offset, a->ndim, p.keep_shape, NULL);
             rt_node_save(n, al);
@@ -203,9 +203,22 @@ static rt_status maxmin_bw(rt_node *n, rt_tensor *go, rt_tensor **g, const bool 
     const int64_t *ip = (const int64_t *)rt_data(idx);
     const float *gp = rt_f32(gc);
     float *zp = rt_f32(z);
-    for (int64_t oi = 0; oi < O * I; oi++) {
-        int64_t o = oi / I, i = oi % I;
-        zp[(o * R + ip[oi]) * I + i] += gp[oi];
+    if (n->i[4]) {   /* max()/min() over everything: split evenly among ties, as PyTorch */
+        rt_tensor *xc = rt_f32c(x);
+        if (!xc) { rt_release(gc); rt_release(z); return rt_last_status(); }
+        const float *xp = rt_f32(xc);
+        float best = xp[ip[0]];
+        int64_t cnt = 0, N = rt_numel(xc);
+        for (int64_t e = 0; e < N; e++) cnt += xp[e] == best || (best != best && xp[e] != xp[e]);
+        float share = gp[0] / (float)(cnt ? cnt : 1);
+        for (int64_t e = 0; e < N; e++)
+            if (xp[e] == best || (best != best && xp[e] != xp[e])) zp[e] = share;
+        rt_release(xc);
+    } else {
+        for (int64_t oi = 0; oi < O * I; oi++) {
+            int64_t o = oi / I, i = oi % I;
+            zp[(o * R + ip[oi]) * I + i] += gp[oi];
+        }
     }
     rt_release(gc);
     g[0] = z;
@@ -241,7 +254,7 @@ static rt_tensor *maxmin(const char *op, bool is_max, bool want_vals, rt_tensor 
     }
     if (rt_is_float(vals->dtype)) {
         rt_node *n = rt_node_attach(vals, is_max ? &MAX : &MIN, 1, &a);
-        if (n) { rt_node_save(n, idx); n->i[1] = O; n->i[2] = R; n->i[3] = I; }
+        if (n) { rt_node_save(n, idx); n->i[1] = O; n->i[2] = R; n->i[3] = I; n->i[4] = all; }
     }
     if (indices) *indices = idx; else rt_release(idx);
     return vals;

@@ -104,6 +104,20 @@ static char **attempt(const char *text, int start, int end) {
     return m;
 }
 
+/* List matches by their last part ("sum" rather than "x:sum"), like IPython. */
+static void show_matches(char **matches, int n, int maxlen) {
+    const char *m1 = matches[1] ? matches[1] : matches[0];
+    size_t cut = 0;
+    for (const char *p = m1; *p; p++) if (*p == '.' || *p == ':') cut = (size_t)(p - m1) + 1;
+    char **view = malloc((size_t)(n + 2) * sizeof *view);
+    if (!view) return;
+    for (int i = 0; i <= n; i++) view[i] = strlen(matches[i]) >= cut ? matches[i] + cut : matches[i];
+    view[n + 1] = NULL;
+    rl_display_match_list(view, n, maxlen - (int)cut);
+    rl_forced_update_display();
+    free(view);
+}
+
 static void on_line(char *line) {
     if (!line) g_eof = true;
     g_line = line;
@@ -137,6 +151,7 @@ static int repl_readline(lua_State *L) {
     const char *hist = cli_history_path(hbuf, sizeof hbuf);
     rl_readline_name = "retort";
     rl_attempted_completion_function = attempt;
+    rl_completion_display_matches_hook = show_matches;
     rl_basic_word_break_characters = " \t\n\"\\'`@$><=;|&{}()[],+-*/%^#~";
     rl_completer_word_break_characters = rl_basic_word_break_characters;
     rl_catch_signals = 0;

@@ -112,6 +112,31 @@ static void copy_row(char *d, rt_dtype ddt, int64_t ds, const char *s, rt_dtype 
         default: for (int64_t i = 0; i < n; i++) d[i * ds] = s[i * ss]; return;
         }
     }
+    if (ddt == RT_F32 && sdt == RT_BF16 && ds == 1 && ss == 1) {
+        float *restrict D = (float *)d;
+        const uint16_t *S = (const uint16_t *)s;
+        #pragma omp simd
+        for (int64_t i = 0; i < n; i++) {
+            uint32_t u = (uint32_t)S[i] << 16;
+            float f;
+            memcpy(&f, &u, 4);
+            D[i] = f;
+        }
+        return;
+    }
+    if (ddt == RT_BF16 && sdt == RT_F32 && ds == 1 && ss == 1) {
+        uint16_t *restrict D = (uint16_t *)d;
+        const float *S = (const float *)s;
+        #pragma omp simd
+        for (int64_t i = 0; i < n; i++) {   /* round to nearest even; NaN stays a quiet NaN */
+            uint32_t u;
+            memcpy(&u, &S[i], 4);
+            uint32_t r = (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
+            uint32_t q = (u >> 16) | 0x40u;
+            D[i] = (uint16_t)((u & 0x7fffffffu) > 0x7f800000u ? q : r);
+        }
+        return;
+    }
     if (ddt == RT_F32 && sdt == RT_BF16) {
         float *D = (float *)d; const uint16_t *S = (const uint16_t *)s;
         for (int64_t i = 0; i < n; i++) D[i * ds] = rt_bf16_to_f32(S[i * ss]);
@@ -125,6 +150,62 @@ static void copy_row(char *d, rt_dtype ddt, int64_t ds, const char *s, rt_dtype 
     for (int64_t i = 0; i < n; i++) store_d(d, ddt, i * ds, load_d(s, sdt, i * ss));
 }
 
+#if defined(__AVX2__)
+#include <immintrin.h>
+/* D[r * dstride + c] = S[r + c * sstride] for an 8x8 block of 32-bit values */
+static inline void transpose8x8(uint32_t *D, int64_t dstride, const uint32_t *S, int64_t sstride) {
+    __m256 r[8], t[8];
+    for (int k = 0; k < 8; k++) r[k] = _mm256_loadu_ps((const float *)(S + k * sstride));   /* r[k][i] = S[i + k*ss] */
+    t[0] = _mm256_unpacklo_ps(r[0], r[1]); t[1] = _mm256_unpackhi_ps(r[0], r[1]);
+    t[2] = _mm256_unpacklo_ps(r[2], r[3]); t[3] = _mm256_unpackhi_ps(r[2], r[3]);
+    t[4] = _mm256_unpacklo_ps(r[4], r[5]); t[5] = _mm256_unpackhi_ps(r[4], r[5]);
+    t[6] = _mm256_unpacklo_ps(r[6], r[7]); t[7] = _mm256_unpackhi_ps(r[6], r[7]);
+    r[0] = _mm256_shuffle_ps(t[0], t[2], 0x44); r[1] = _mm256_shuffle_ps(t[0], t[2], 0xEE);
+    r[2] = _mm256_shuffle_ps(t[1], t[3], 0x44); r[3] = _mm256_shuffle_ps(t[1], t[3], 0xEE);
+    r[4] = _mm256_shuffle_ps(t[4], t[6], 0x44); r[5] = _mm256_shuffle_ps(t[4], t[6], 0xEE);
+    r[6] = _mm256_shuffle_ps(t[5], t[7], 0x44); r[7] = _mm256_shuffle_ps(t[5], t[7], 0xEE);
+    t[0] = _mm256_permute2f128_ps(r[0], r[4], 0x20); t[1] = _mm256_permute2f128_ps(r[1], r[5], 0x20);
+    t[2] = _mm256_permute2f128_ps(r[2], r[6], 0x20); t[3] = _mm256_permute2f128_ps(r[3], r[7], 0x20);
+    t[4] = _mm256_permute2f128_ps(r[0], r[4], 0x31); t[5] = _mm256_permute2f128_ps(r[1], r[5], 0x31);
+    t[6] = _mm256_permute2f128_ps(r[2], r[6], 0x31); t[7] = _mm256_permute2f128_ps(r[3], r[7], 0x31);
+    for (int k = 0; k < 8; k++) _mm256_storeu_ps((float *)(D + k * dstride), t[k]);
+}
+#endif
+
+/* dst[.., i, j] = src[.., i, j] where src is contiguous along i (the second-to-last
+ * dim) and dst along j: a transpose. 32x32 tiles keep both sides in cache. */
+static void transpose_tiled4(void *dst, const int64_t *ds, const void *src, const int64_t *ss, int nd,
+                             const int64_t *sh) {
+    enum { TB = 32 };
+    int64_t A = sh[nd - 2], B = sh[nd - 1];
+    int64_t outer = rt_shape_numel(nd - 2, sh), ta = (A + TB - 1) / TB, tb = (B + TB - 1) / TB;
+    int64_t tasks = outer * ta * tb;
+    #pragma omp parallel for schedule(static) if (outer * A * B > 262144)
+    for (int64_t t = 0; t < tasks; t++) {
+        int64_t o = t / (ta * tb), it = (t / tb) % ta, jt = t % tb;
+        int64_t rem = o, doff = 0, soff = 0;
+        for (int k = nd - 3; k >= 0; k--) {
+            int64_t ix = rem % sh[k];
+            rem /= sh[k];
+            doff += ix * ds[k];
+            soff += ix * ss[k];
+        }
+        uint32_t *D = (uint32_t *)dst + doff;
+        const uint32_t *S = (const uint32_t *)src + soff;
+        int64_t i1 = (it + 1) * TB < A ? (it + 1) * TB : A, j1 = (jt + 1) * TB < B ? (jt + 1) * TB : B;
+        int64_t dA = ds[nd - 2], sB = ss[nd - 1];
+#if defined(__AVX2__)
+        if (i1 - it * TB == TB && j1 - jt * TB == TB) {   /* full tile: 8x8 register transposes */
+            for (int64_t i = it * TB; i < i1; i += 8)
+                for (int64_t j = jt * TB; j < j1; j += 8) transpose8x8(D + i * dA + j, dA, S + i + j * sB, sB);
+            continue;
+        }
+#endif
+        for (int64_t i = it * TB; i < i1; i++)
+            for (int64_t j = jt * TB; j < j1; j++) D[i * dA + j] = S[i + j * sB];
+    }
+}
+
 void rt_copy_strided(void *dst, rt_dtype ddt, const int64_t *dstride,
                      const void *src, rt_dtype sdt, const int64_t *sstride,
                      int ndim, const int64_t *shape) {
@@ -134,6 +215,21 @@ void rt_copy_strided(void *dst, rt_dtype ddt, const int64_t *dstride,
     int nd = rt_coalesce(ndim, sh, 2, st);
     int64_t inner = sh[nd - 1], rows = rt_shape_numel(nd - 1, sh);
     size_t des = rt_dtype_size(ddt), ses = rt_dtype_size(sdt);
+    if (rows == 1 && inner > 262144) {   /* one long row: split it across threads */
+        int64_t CH = 65536, nch = (inner + CH - 1) / CH;
+        #pragma omp parallel for schedule(static)
+        for (int64_t c = 0; c < nch; c++) {
+            int64_t i0 = c * CH, m = inner - i0 < CH ? inner - i0 : CH;
+            copy_row((char *)dst + i0 * st[0][0] * (int64_t)des, ddt, st[0][0],
+                     (const char *)src + i0 * st[1][0] * (int64_t)ses, sdt, st[1][0], m);
+        }
+        return;
+    }
+    if (nd >= 2 && ddt == sdt && des == 4 && st[0][nd - 1] == 1 && st[1][nd - 2] == 1 && st[1][nd - 1] != 1 &&
+        sh[nd - 2] >= 8 && inner >= 8) {
+        transpose_tiled4(dst, st[0], src, st[1], nd, sh);
+        return;
+    }
     #pragma omp parallel for schedule(static) if (rows * inner > 262144 && rows > 1)
     for (int64_t r = 0; r < rows; r++) {
         int64_t rem = r, doff = 0, soff = 0;

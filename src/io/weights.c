@@ -3,12 +3,28 @@
 #include "ioutil.h"
 #include "safetensors.h"
 #include "torchbin.h"
+#include "tfckpt.h"
+
+#include <sys/stat.h>
 
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
+
+static int ends_with(const char *s, const char *suf) {
+    size_t n = strlen(s), m = strlen(suf);
+    return n >= m && strcmp(s + n - m, suf) == 0;
+}
 
 rt_tensor_dict *rt_io_load(const char *path) {
+    struct stat st;
+    if (ends_with(path, ".index")) return rt_tfckpt_load(path, 0);
+    if (stat(path, &st) != 0) {                     /* a TF prefix such as dir/model.ckpt */
+        char ip[4096];
+        snprintf(ip, sizeof ip, "%s.index", path);
+        if (access(ip, R_OK) == 0) return rt_tfckpt_load(path, 0);
+    }
     FILE *f = fopen(path, "rb");
     if (!f) { rt_errorf(RT_EIO, "%s: %s", path, strerror(errno)); return NULL; }
     uint8_t head[16] = {0};

@@ -6,7 +6,8 @@
 
 #include "tensor_dict.h"
 
-/* Load all tensors of a weight file (names as stored in the file).
+/* Load all tensors of a weight file (names as stored in the file; a TF
+ * checkpoint is recognised by a ".index" path or a prefix with one).
  * NULL with "path: what is wrong" on failure. */
 rt_tensor_dict *rt_io_load(const char *path);
 

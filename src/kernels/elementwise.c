@@ -2,11 +2,17 @@
  * Rows handed out by rt_k_foreach have per-operand strides; the f32 kernels
  * special-case the common stride patterns (all 1; bias-like b stride 0; a
  * stride 0) so the compiler emits straight AVX-512 loops. */
+/* FP compares must not count as traps and sqrtf must not set errno, or GCC
+ * will not if-convert/vectorise the math loops (results are unchanged). */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("no-trapping-math", "no-math-errno", "fp-contract=fast")
+#endif
 #include <math.h>
 #include <omp.h>
 #include <string.h>
 #include "elementwise.h"
 #include "vmath.h"
+#include "gelu_avx2.h"
 #include "../core/shape.h"
 
 enum { K_NEG, K_EXP, K_LOG, K_SQRT, K_RSQRT, K_ABS, K_TANH, K_SIGMOID, K_RELU, K_GELU,
@@ -228,7 +234,14 @@ void rt_k_unary_f32(int kind, int64_t n, float *out, const float *a) {
     case K_TANH: _Pragma("omp simd") for (int64_t i = 0; i < n; i++) out[i] = rt_vtanh(a[i]); break;
     case K_SIGMOID: _Pragma("omp simd") for (int64_t i = 0; i < n; i++) out[i] = rt_vsigmoid(a[i]); break;
     case K_RELU: _Pragma("omp simd") for (int64_t i = 0; i < n; i++) out[i] = a[i] > 0 ? a[i] : (a[i] != a[i] ? a[i] : 0.0f); break;
-    case K_GELU: _Pragma("omp simd") for (int64_t i = 0; i < n; i++) out[i] = rt_vgelu(a[i]); break;
+    case K_GELU: {
+        int64_t i = 0;
+#ifdef RT_HAVE_GELU_AVX2
+        for (; i + 8 <= n; i += 8) _mm256_storeu_ps(out + i, rt_gelu8(_mm256_loadu_ps(a + i)));
+#endif
+        for (; i < n; i++) out[i] = rt_vgelu(a[i]);
+        break;
+    }
     case K_GELU_TANH: _Pragma("omp simd") for (int64_t i = 0; i < n; i++) out[i] = rt_vgelu_tanh(a[i]); break;
     case K_FLOOR: _Pragma("omp simd") for (int64_t i = 0; i < n; i++) out[i] = floorf(a[i]); break;
     case K_CEIL: _Pragma("omp simd") for (int64_t i = 0; i < n; i++) out[i] = ceilf(a[i]); break;
@@ -289,6 +302,10 @@ void rt_k_unary_backward_f32(int kind, int64_t n, float *restrict gi, const floa
         case K_SIGMOID: _Pragma("omp simd") for (int64_t i = lo; i < hi; i++) gi[i] = go[i] * y[i] * (1.0f - y[i]); break;
         case K_RELU: _Pragma("omp simd") for (int64_t i = lo; i < hi; i++) gi[i] = x[i] > 0 ? go[i] : 0.0f; break;
         case K_GELU:
+#ifdef RT_HAVE_GELU_AVX2
+            for (; lo + 8 <= hi; lo += 8)
+                _mm256_storeu_ps(gi + lo, _mm256_mul_ps(_mm256_loadu_ps(go + lo), rt_gelu8_grad(_mm256_loadu_ps(x + lo))));
+#endif
             _Pragma("omp simd") for (int64_t i = lo; i < hi; i++) {
                 float v = x[i];
                 float cdf = 0.5f * (1.0f + rt_verf(v * RT_SQRT1_2));

@@ -3,15 +3,37 @@
  * one value. */
 #include <math.h>
 #include <omp.h>
+#include <stdlib.h>
 #include <string.h>
 #include "reduce.h"
 
 #define PAR_MIN 32768
 
-double rt_k_sum_f32(const float *x, int64_t n) {
+/* float lanes within blocks of 1024 (vectorised), blocks summed in double */
+static inline double sum_blocks(const float *x, int64_t n) {
     double s = 0;
-    #pragma omp parallel for simd reduction(+:s) schedule(static) if (n >= PAR_MIN)
-    for (int64_t i = 0; i < n; i++) s += x[i];
+    for (int64_t b = 0; b < n; b += 1024) {
+        int64_t e = b + 1024 < n ? b + 1024 : n, i = b;
+        float acc[32] = {0};   /* 4 vector accumulators: no add-latency chain */
+        for (; i + 32 <= e; i += 32)
+            for (int k = 0; k < 32; k++) acc[k] += x[i + k];
+        float fs = 0;
+        for (; i < e; i++) fs += x[i];
+        for (int k = 0; k < 32; k++) fs += acc[k];
+        s += fs;
+    }
+    return s;
+}
+
+double rt_k_sum_f32(const float *x, int64_t n) {
+    if (n < PAR_MIN) return sum_blocks(x, n);
+    int64_t nb = (n + 16383) / 16384;
+    double s = 0;
+    #pragma omp parallel for reduction(+:s) schedule(static)
+    for (int64_t b = 0; b < nb; b++) {
+        int64_t e = (b + 1) * 16384 < n ? (b + 1) * 16384 : n;
+        s += sum_blocks(x + b * 16384, e - b * 16384);
+    }
     return s;
 }
 
@@ -21,30 +43,54 @@ void rt_k_sum_ori(const float *x, float *out, int64_t O, int64_t R, int64_t I, d
         if (O == 1) { out[0] = (float)(rt_k_sum_f32(x, R) * scale); return; }
         #pragma omp parallel for schedule(static) if (total >= PAR_MIN)
         for (int64_t o = 0; o < O; o++) {
-            const float *p = x + o * R;
-            double s = 0;
-            #pragma omp simd reduction(+:s)
-            for (int64_t r = 0; r < R; r++) s += p[r];
-            out[o] = (float)(s * scale);
+            out[o] = (float)(sum_blocks(x + o * R, R) * scale);
         }
         return;
     }
-    /* tasks: (o, chunk of I) */
-    int64_t CH = 512, nch = (I + CH - 1) / CH, tasks = O * nch;
-    #pragma omp parallel for schedule(static) if (total >= PAR_MIN)
-    for (int64_t t = 0; t < tasks; t++) {
-        int64_t o = t / nch, i0 = (t % nch) * CH, n = I - i0 < CH ? I - i0 : CH;
-        float acc[512];
-        memset(acc, 0, sizeof acc);
-        const float *p = x + o * R * I + i0;
-        for (int64_t r = 0; r < R; r++) {
-            const float *row = p + r * I;
-            #pragma omp simd
-            for (int64_t i = 0; i < n; i++) acc[i] += row[i];
+    /* rows of I streamed in order into an accumulator row (L1-resident for
+     * I up to a few thousand): sequential reads, vector adds */
+    int nt = omp_get_max_threads();
+    if (O >= nt || total < PAR_MIN || nt == 1) {
+        #pragma omp parallel for schedule(static) if (total >= PAR_MIN && O > 1)
+        for (int64_t o = 0; o < O; o++) {
+            float *acc = out + o * I;
+            const float *p = x + o * R * I;
+            memcpy(acc, p, (size_t)I * sizeof(float));
+            for (int64_t r = 1; r < R; r++) {
+                const float *row = p + r * I;
+                #pragma omp simd
+                for (int64_t i = 0; i < I; i++) acc[i] += row[i];
+            }
+            if (scale != 1.0) for (int64_t i = 0; i < I; i++) acc[i] = (float)(acc[i] * scale);
         }
-        float *dst = out + o * I + i0;
-        for (int64_t i = 0; i < n; i++) dst[i] = (float)(acc[i] * scale);
+        return;
     }
+    /* few outer rows: split R across threads, partial rows summed in thread order */
+    float *part = malloc((size_t)nt * (size_t)I * sizeof(float));
+    if (!part) { nt = 1; part = out; }
+    for (int64_t o = 0; o < O; o++) {
+        const float *p = x + o * R * I;
+        #pragma omp parallel num_threads(nt)
+        {
+            int id = omp_get_thread_num(), n_t = omp_get_num_threads();
+            int64_t r0 = R * id / n_t, r1 = R * (id + 1) / n_t;
+            float *acc = part + (size_t)id * (size_t)I;
+            memset(acc, 0, (size_t)I * sizeof(float));
+            for (int64_t r = r0; r < r1; r++) {
+                const float *row = p + r * I;
+                #pragma omp simd
+                for (int64_t i = 0; i < I; i++) acc[i] += row[i];
+            }
+            #pragma omp barrier
+            #pragma omp for schedule(static)
+            for (int64_t i = 0; i < I; i++) {
+                float s = 0;
+                for (int k = 0; k < n_t; k++) s += part[(size_t)k * (size_t)I + i];
+                out[o * I + i] = (float)(s * scale);
+            }
+        }
+    }
+    if (part != out) free(part);
 }
 
 void rt_k_var_ori(const float *x, float *out, int64_t O, int64_t R, int64_t I, int64_t correction) {

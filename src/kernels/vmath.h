@@ -12,7 +12,7 @@
 #pragma omp declare simd notinbranch
 static inline float rt_vexp(float x) {
     x = x < -87.33654f ? -87.33654f : (x > 88.72283f ? 88.72283f : x);
-    float n = __builtin_roundf(x * 1.44269504088896341f);
+    float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;   /* round to nearest */
     float r = x - n * 0.693145751953125f;        /* ln2 hi */
     r = r - n * 1.428606765330187045e-06f;        /* ln2 lo */
     float p = 1.9875691500e-4f;

@@ -17,14 +17,22 @@ const char *rtl_fname(lua_State *L) {
     return "tensor";
 }
 
+/* Lua sees a tensor as a small userdata, so its GC would not hurry to free
+ * gigabytes of dead tensors. Each new tensor's bytes drive an incremental GC
+ * step, and once the bytes allocated since the last full collection exceed
+ * max(64 MB, half the live tensor bytes) a full collection runs: dead
+ * temporaries go back to the allocator's cache before the next big allocation
+ * (no page faults), and a loop of temporaries stays within ~1.5x its live set. */
 void rtl_gc_account(lua_State *L, size_t nbytes) {
-    static int64_t threshold = 256LL << 20;
-    if (nbytes >= 1024) lua_gc(L, LUA_GCSTEP, (int)(nbytes >> 10 > 1 << 20 ? 1 << 20 : nbytes >> 10));
+    static int64_t since = 0;
+    since += (int64_t)nbytes;
     int64_t live = rt_memory_stats().live_bytes;
-    if (live > threshold) {
+    int64_t limit = live / 2 > (64LL << 20) ? live / 2 : (64LL << 20);
+    if (since > limit) {
         lua_gc(L, LUA_GCCOLLECT);
-        live = rt_memory_stats().live_bytes;
-        threshold = 2 * live > (256LL << 20) ? 2 * live : (256LL << 20);
+        since = 0;
+    } else if (nbytes >= 1024) {
+        lua_gc(L, LUA_GCSTEP, (int)(nbytes >> 10 > 1 << 20 ? 1 << 20 : nbytes >> 10));
     }
 }
 
@@ -194,6 +202,13 @@ static int t_gc(lua_State *L) {
 }
 
 static int t_index(lua_State *L) {
+    if (lua_isinteger(L, 2)) {   /* t[i]: select along the first dim (1-based, negatives from the end) */
+        rt_tensor *t = rtl_check_tensor(L, 1);
+        if (t->ndim == 0) return luaL_error(L, "index: a 0-d tensor cannot be indexed (use :item())");
+        int64_t i = rtl_check_index(L, 2, t->shape[0], "index");
+        rtl_push_tensor(L, rt_select(t, 0, i));
+        return 1;
+    }
     if (lua_type(L, 2) == LUA_TSTRING) {
         const char *k = lua_tostring(L, 2);
         if (strcmp(k, "grad") == 0) {
@@ -211,6 +226,30 @@ static int t_index(lua_State *L) {
 
 static int t_newindex(lua_State *L) {
     rt_tensor *t = rtl_check_tensor(L, 1);
+    if (lua_isinteger(L, 2)) {   /* t[i] = number | tensor: writes row i of the first dim */
+        if (t->ndim == 0) return luaL_error(L, "index: a 0-d tensor cannot be indexed (use :fill_())");
+        if (t->requires_grad && rt_grad_enabled())
+            return luaL_error(L, "index: in-place change of a tensor that requires grad (use rt.no_grad or :detach())");
+        if (t->storage->kind == RT_STORAGE_MMAP)
+            return luaL_error(L, "index: tensor is a read-only file mapping (:clone() it first)");
+        int64_t i = rtl_check_index(L, 2, t->shape[0], "index");
+        rt_tensor *row = rt_select(t, 0, i);
+        if (!row) rtl_error(L);
+        rtl_push_tensor(L, row);   /* anchored */
+        rt_status st;
+        if (lua_type(L, 3) == LUA_TNUMBER || lua_isboolean(L, 3)) {
+            st = rt_tensor_fill_(row, lua_isboolean(L, 3) ? lua_toboolean(L, 3) : lua_tonumber(L, 3));
+        } else {
+            rt_tensor *src = rtl_to_tensor(L, 3, t->dtype);
+            rtl_push_tensor(L, src);
+            rt_tensor *e = rt_expand(src, row->ndim, row->shape);
+            if (!e) rtl_error(L);
+            st = rt_tensor_copy_(row, e);
+            rt_release(e);
+        }
+        if (st != RT_OK) rtl_error(L);
+        return 0;
+    }
     const char *k = luaL_checkstring(L, 2);
     if (strcmp(k, "grad") == 0) {
         rt_tensor *g = lua_isnil(L, 3) ? NULL : rtl_check_tensor(L, 3);
@@ -355,6 +394,7 @@ static rt_tensor **tensor_list(lua_State *L, int idx, int *n) {
 }
 
 static int l_cat(lua_State *L) {
+    lua_settop(L, 2);
     int n;
     rt_tensor **ts = tensor_list(L, 1, &n);
     int dim = lua_isnoneornil(L, 2) ? 0 : rtl_check_dim(L, 2, ts[0]->ndim, 0);
@@ -363,6 +403,7 @@ static int l_cat(lua_State *L) {
 }
 
 static int l_stack(lua_State *L) {
+    lua_settop(L, 2);
     int n;
     rt_tensor **ts = tensor_list(L, 1, &n);
     int dim = lua_isnoneornil(L, 2) ? 0 : rtl_check_dim(L, 2, ts[0]->ndim, 1);
@@ -469,4 +510,5 @@ void rtl_open_tensor(lua_State *L, int rt) {
         {"is_grad_enabled", l_is_grad_enabled, "rt.is_grad_enabled() -> false inside rt.no_grad."},
         {NULL, NULL, NULL}};
     rtl_register(L, rt, "rt", regs);
+    rtl_open_gradcheck(L, rt);
 }

@@ -13,5 +13,6 @@ rt_dtype rtl_opt_dtype(lua_State *L, int arg, rt_dtype def);
 /* A tensor or a number at idx is accepted; returns the tensor or NULL (number). */
 void rtl_tensor_tostring(lua_State *L, rt_tensor *t);
 void rtl_open_tensor_methods(lua_State *L, int methods);
+void rtl_open_gradcheck(lua_State *L, int rt);   /* l_gradcheck.c */
 
 #endif

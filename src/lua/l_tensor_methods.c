@@ -127,18 +127,26 @@ static int m_set(lua_State *L) {
     read_index(L, t, 2, ix);
     if (t->requires_grad && !t->grad_fn && rt_grad_enabled())
         return luaL_error(L, "set: in-place change of a leaf that requires grad (use rt.no_grad or :detach())");
+    if (t->storage->kind == RT_STORAGE_MMAP)
+        return luaL_error(L, "set: tensor is a read-only file mapping (:clone() it first)");
     RTL_CHECK(L, rt_tensor_set(t, ix, v) == RT_OK);
     return push_self(L);
 }
 
 /* ---- conversions ---- */
 
-static int m_to(lua_State *L) { return push(L, rt_to(SELF, rtl_opt_dtype(L, 2, RT_F32))); }
-static int m_float(lua_State *L) { return push(L, rt_to(SELF, RT_F32)); }
-static int m_long(lua_State *L) { return push(L, rt_to(SELF, RT_I64)); }
-static int m_int(lua_State *L) { return push(L, rt_to(SELF, RT_I32)); }
-static int m_bf16(lua_State *L) { return push(L, rt_to(SELF, RT_BF16)); }
-static int m_bool(lua_State *L) { return push(L, rt_to(SELF, RT_BOOL)); }
+/* Same dtype: the very same userdata (as PyTorch's t.to returns t). */
+static int to_dtype(lua_State *L, rt_dtype dt) {
+    rt_tensor *t = SELF;
+    if (t->dtype == dt) return push_self(L);
+    return push(L, rt_to(t, dt));
+}
+static int m_to(lua_State *L) { return to_dtype(L, rtl_opt_dtype(L, 2, RT_F32)); }
+static int m_float(lua_State *L) { return to_dtype(L, RT_F32); }
+static int m_long(lua_State *L) { return to_dtype(L, RT_I64); }
+static int m_int(lua_State *L) { return to_dtype(L, RT_I32); }
+static int m_bf16(lua_State *L) { return to_dtype(L, RT_BF16); }
+static int m_bool(lua_State *L) { return to_dtype(L, RT_BOOL); }
 static int m_clone(lua_State *L) { return push(L, rt_clone(SELF)); }
 static int m_contiguous(lua_State *L) { return push(L, rt_contiguous(SELF)); }
 
@@ -533,6 +541,7 @@ void rtl_open_tensor_methods(lua_State *L, int methods) {
         {"reshape", m_reshape, "t:reshape(d1, d2, ...) or t:reshape{...}; one -1 is inferred; a view when possible"},
         {"view", m_view, "t:view(d1, d2, ...) -> a view (error when a copy would be needed)"},
         {"transpose", m_transpose, "t:transpose(d1, d2) -> view with two dims swapped (default: the last two)"},
+        {"t", m_transpose, "t:t() -> transpose of the last two dims (a view)"},
         {"permute", m_permute, "t:permute(d1, d2, ...) -> view with dims reordered"},
         {"narrow", m_narrow, "t:narrow(dim, start, length) -> view of elements start..start+length-1 (1-based)"},
         {"select", m_select, "t:select(dim, i) -> view at index i of dim (dim removed)"},

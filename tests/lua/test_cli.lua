@@ -119,7 +119,11 @@ T.test("lua/ is found from any directory and from an install prefix", function()
   _, rc = sh("mkdir -p " .. p .. "/bin " .. p .. "/share/retort && cp " .. BIN .. " " .. p ..
     "/bin/retort && cp -r " .. root .. "/lua " .. p .. "/share/retort/")
   T.eq(rc, 0)
-  out, rc = sh("cd / && " .. p .. "/bin/retort -e 'require \"retort.test\"; print(package.path:match(\"share/retort/lua\") ~= nil)'")
+  local f = io.open(root .. "/lua/retort/trainer.lua")
+  local mod = f and "retort.trainer" or "retort.test"
+  if f then f:close() end
+  out, rc = sh("cd / && " .. p .. "/bin/retort -e 'require \"" .. mod ..
+    "\"; print(package.path:match(\"share/retort/lua\") ~= nil)'")
   T.eq(rc, 0); T.eq(out, "true\n")
 end)
 
@@ -128,6 +132,9 @@ T.test("help and rt.pretty", function()
   T.eq(rc, 0)
   has(out, "registers help text"); has(out, "every documented name"); has(out, "no help for 'zz_no_such'")
   has(out, "?name or help(x)")
+  out, rc = sh(BIN .. " -e 'help(print)' -e 'help(string)' -e 'help(\"table.concat\")'")
+  T.eq(rc, 0)
+  has(out, "tab-separated"); has(out, "  format "); has(out, "joined")
   T.eq(rt.pretty({ 1, 2, x = { y = "s" } }), '{1, 2, x = {y = "s"}}')
   T.eq(rt.pretty.format({ a = { b = { c = { d = 1 } } } }, { depth = 2 }), "{a = {b = {...}}}")
   T.ok(rt.doc(rt.pretty):find("readable text"))

@@ -273,6 +273,8 @@ static void test_pretty(void **s) {
     /* At most 100 items. */
     p = pretty(L, "(function() local t = {} for i = 1, 150 do t[i] = i end return t end)()");
     assert_non_null(strstr(p, "... (50 more)"));
+    p = pretty(L, "{string.rep('x', 300)}");
+    assert_non_null(strstr(p, "xx\"... (300 bytes)\n}"));
     /* A shared (not cyclic) table prints twice. */
     assert_string_equal(pretty(L, "(function() local s = {1} return {s, s} end)()"), "{{1}, {1}}");
     lua_close(L);

@@ -168,6 +168,22 @@ static void test_tensor_views_and_copies(void **s) {
     rt_release(l); rt_release(c); rt_release(tt); rt_release(t);
 }
 
+/* the tiled transpose path of rt_copy_strided (sizes not multiples of the tile) */
+static void test_transpose_copy(void **s) {
+    (void)s;
+    int64_t sh[3] = {3, 37, 45};
+    rt_tensor *t = rt_tensor_empty(RT_F32, 3, sh);
+    for (int64_t i = 0; i < rt_numel(t); i++) rt_f32(t)[i] = (float)i;
+    int64_t vsh[3] = {3, 45, 37}, vst[3] = {37 * 45, 1, 45};
+    rt_tensor *v = rt_tensor_view_of(t->storage, RT_F32, 0, 3, vsh, vst);
+    rt_tensor *c = rt_tensor_contiguous(v);
+    for (int64_t b = 0; b < 3; b++)
+        for (int64_t i = 0; i < 45; i++)
+            for (int64_t j = 0; j < 37; j++)
+                assert_true(rt_f32(c)[(b * 45 + i) * 37 + j] == (float)(b * 37 * 45 + j * 45 + i));
+    rt_release(c); rt_release(v); rt_release(t);
+}
+
 static void test_bf16(void **s) {
     (void)s;
     assert_int_equal(rt_f32_to_bf16(1.0f), 0x3f80);
@@ -232,7 +248,7 @@ static void test_threads(void **s) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_status), cmocka_unit_test(test_dtype), cmocka_unit_test(test_alloc),
-        cmocka_unit_test(test_storage), cmocka_unit_test(test_tensor_views_and_copies),
+        cmocka_unit_test(test_storage), cmocka_unit_test(test_tensor_views_and_copies), cmocka_unit_test(test_transpose_copy),
         cmocka_unit_test(test_bf16), cmocka_unit_test(test_rng), cmocka_unit_test(test_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,8 +1,8 @@
 /* test_pty.c — drives the real REPL (build/retort, or $RETORT_BIN) in a pseudo-
  * terminal with forkpty: auto-print, a multi-line function, `;` and `_`, tab
  * completion of rt.doc_n<TAB>, errors and Ctrl-C (at the prompt and inside
- * `while true do end`) returning to a working prompt, Ctrl-D, and history kept
- * across two sessions. No sleeps: every step reads until its text appears, with a
+ * `while true do end`) returning to a working prompt, Ctrl-D, history kept
+ * across two sessions, and colour only without NO_COLOR. No sleeps: every step reads until its text appears, with a
  * poll() deadline. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -40,6 +40,10 @@ static long long now_ms(void) {
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+static const char *g_term = "dumb";
+static bool g_no_color = true;
+static bool g_env_history = true;     /* false: only HOME, so ~/.retort_history */
+
 static void spawn(session *s) {
     const char *bin = getenv("RETORT_BIN");
     if (!bin || !*bin) bin = "build/retort";
@@ -50,9 +54,11 @@ static void spawn(session *s) {
     assert_true(s->pid >= 0);
     if (s->pid == 0) {
         setenv("HOME", tmpdir, 1);
-        setenv("RETORT_HISTORY", histfile, 1);
-        setenv("NO_COLOR", "1", 1);
-        setenv("TERM", "dumb", 1);
+        if (g_env_history) setenv("RETORT_HISTORY", histfile, 1);
+        else unsetenv("RETORT_HISTORY");
+        if (g_no_color) setenv("NO_COLOR", "1", 1);
+        else unsetenv("NO_COLOR");
+        setenv("TERM", g_term, 1);
         setenv("INPUTRC", "/dev/null", 1);
         execl(bin, bin, (char *)NULL);
         _exit(127);
@@ -224,11 +230,43 @@ static void test_history_across_sessions(void **st) {
     finish(s);
 }
 
+/* Colour on a terminal, none with NO_COLOR (TERM=xterm both times); without
+ * $RETORT_HISTORY the history goes to $HOME/.retort_history. */
+static void test_color(void **st) {
+    (void)st;
+    session *s = &S;
+    g_term = "xterm";
+    g_env_history = false;
+    for (int nc = 0; nc < 2; nc++) {
+        g_no_color = nc == 1;
+        spawn(s);
+        expect_(s, "rt> ");
+        send(s, "error('red' .. 'dish')\r");
+        char *skipped = expect(s, "reddish");
+        if (nc == 0) assert_non_null(strstr(skipped, "\033[31m"));
+        else assert_null(strstr(s->buf, "\033[31m"));
+        free(skipped);
+        expect_(s, "rt> ");
+        finish(s);
+    }
+    g_term = "dumb";
+    g_no_color = true;
+    g_env_history = true;
+    char p[300], line[256];
+    snprintf(p, sizeof p, "%s/.retort_history", tmpdir);
+    FILE *f = fopen(p, "r");
+    assert_non_null(f);
+    assert_non_null(fgets(line, sizeof line, f));
+    assert_string_equal(line, "error('red' .. 'dish')\n");
+    fclose(f);
+}
+
 int main(void) {
     signal(SIGPIPE, SIG_IGN);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_repl_session),
         cmocka_unit_test(test_history_across_sessions),
+        cmocka_unit_test(test_color),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

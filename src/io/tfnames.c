@@ -1,0 +1,53 @@
+/* tfnames.c — TF -> PyTorch parameter names (pure function, see tfnames.h). */
+#include "tfnames.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const char *const skip_components[] = {
+    "adam_m", "adam_v", "lamb_m", "lamb_v", "AdamWeightDecayOptimizer", "AdamWeightDecayOptimizer_1",
+    "Adam", "Adam_1", "LAMB", "LAMB_1", "Momentum", "global_step", "beta1_power", "beta2_power",
+    "loss_scale", "current_loss_scale", "good_steps", "loss_scale_normal_steps", "ExponentialMovingAverage",
+};
+
+static int is_skip(const char *c, size_t n) {
+    for (size_t i = 0; i < sizeof skip_components / sizeof *skip_components; i++)
+        if (strlen(skip_components[i]) == n && memcmp(skip_components[i], c, n) == 0) return 1;
+    return 0;
+}
+
+int rt_tf_to_torch_name(const char *tf, char *out, size_t n, int *transpose) {
+    *transpose = 0;
+    if (n == 0) return -1;
+    char src[1024];
+    if (strncmp(tf, "cls/squad/", 10) == 0) snprintf(src, sizeof src, "qa_outputs/%s", tf + 10);
+    else if (strcmp(tf, "output_weights") == 0 || strcmp(tf, "output_bias") == 0) snprintf(src, sizeof src, "classifier/%s", tf);
+    else snprintf(src, sizeof src, "%s", tf);
+    size_t o = 0;
+    out[0] = 0;
+    const char *p = src;
+    while (*p) {
+        const char *e = strchr(p, '/');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        int last = e == NULL;
+        if (is_skip(p, len)) return 0;
+        char comp[256];
+        if (len >= sizeof comp) return -1;
+        memcpy(comp, p, len);
+        comp[len] = 0;
+        const char *rep = comp;
+        char buf[300];
+        unsigned idx;
+        char tail;
+        if (sscanf(comp, "layer_%u%c", &idx, &tail) == 1) { snprintf(buf, sizeof buf, "layer.%u", idx); rep = buf; }
+        else if (last && strcmp(comp, "kernel") == 0) { rep = "weight"; *transpose = 1; }
+        else if (last && (strcmp(comp, "gamma") == 0 || strcmp(comp, "output_weights") == 0)) rep = "weight";
+        else if (last && (strcmp(comp, "beta") == 0 || strcmp(comp, "output_bias") == 0)) rep = "bias";
+        else if (last && len > 11 && strcmp(comp + len - 11, "_embeddings") == 0) { snprintf(buf, sizeof buf, "%s.weight", comp); rep = buf; }
+        int w = snprintf(out + o, n - o, "%s%s", o ? "." : "", rep);
+        if (w < 0 || (size_t)w >= n - o) return -1;
+        o += (size_t)w;
+        p = e ? e + 1 : p + len;
+    }
+    return o ? 1 : 0;
+}
