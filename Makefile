@@ -36,6 +36,9 @@ CFLAGS   += -std=c11 $(OPT) -g $(ARCH) -fopenmp -Wall -Wextra -Wno-unused-parame
             -DRETORT_VERSION='"$(VERSION)"'
 LDLIBS   += $(PKG_LIBS) -Wl,-rpath,$(BLAS_DIR) -fopenmp -lm $(SAN)
 VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo 0.1.0)
+# Files that print the version rebuild when it changes (a stamp rewritten only then).
+$(shell mkdir -p $(BUILD); echo '$(VERSION)' | cmp -s - $(BUILD)/version.stamp || echo '$(VERSION)' > $(BUILD)/version.stamp)
+$(BUILD)/src/cli/main.o $(BUILD)/src/cli/repl.o $(BUILD)/src/lua/l_core.o: $(BUILD)/version.stamp
 
 LIB_SRC  := $(sort $(wildcard src/core/*.c src/kernels/*.c src/autograd/*.c src/models/*.c \
               src/text/*.c src/data/*.c src/io/*.c src/optim/*.c src/lua/*.c) \
@@ -75,7 +78,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libretort.a
 unit-bins: $(TEST_BIN)
 
 run: all
-	@$(BUILD)/retort lua/recipes/demo.lua
+	@if [ -f lua/recipes/demo.lua ]; then $(BUILD)/retort lua/recipes/demo.lua; else $(BUILD)/retort; fi
 
 test: deps
 	@$(MAKE) --no-print-directory $(BUILD)/retort unit-bins
@@ -85,8 +88,7 @@ asan: deps
 	@$(MAKE) --no-print-directory BUILD=build-asan OPT=-O1 \
 	  SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
 	  build-asan/retort unit-bins
-	@BUILD=build-asan ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
-	  RETORT_ASAN=1 bash scripts/run-tests.sh
+	@BUILD=build-asan ASAN_OPTIONS=detect_leaks=1 RETORT_ASAN=1 bash scripts/run-tests.sh
 
 parity: all
 	@bash scripts/install-deps.sh --dev
@@ -107,4 +109,4 @@ install: all
 clean:
 	rm -rf build build-asan build-fuzz
 
--include $(LIB_OBJ:.o=.d) $(BUILD)/src/cli/main.d
+-include $(LIB_OBJ:.o=.d) $(BUILD)/src/cli/main.d $(TEST_BIN:=.d)

@@ -35,7 +35,7 @@ for nb in notebooks/*.ipynb; do
   tmp=$(mktemp -d)
   cp "$nb" "$tmp/"
   out=$("$RETORT" --notebook run "$tmp/$(basename "$nb")" --timeout 600 2>&1); rc=$?
-  if [ $rc -eq 0 ] && command -v /usr/bin/python3 >/dev/null && /usr/bin/python3 -c 'import nbformat' 2>/dev/null; then
+  if [ $rc -eq 0 ]; then   # install-deps.sh installs python3-nbformat: a missing validator fails
     out2=$(/usr/bin/python3 -c 'import nbformat,sys; nbformat.validate(nbformat.read(sys.argv[1], as_version=4))' "$tmp/$(basename "$nb")" 2>&1); rc=$?
     out="$out$out2"
   fi

@@ -38,7 +38,7 @@ int cli_docall(lua_State *L, int nargs, int *base);
 /* Run one REPL/notebook input: `?name` → help, else compile + call. Results are
  * pretty-printed with `out` (NULL: to stdout) unless suppressed; `_` is set to the
  * first result. Returns LUA_OK, or the error status with the traceback message on
- * the stack top (caller pops). *nres receives the number of printed results. */
+ * the stack top (caller pops). */
 typedef void (*cli_result_fn)(lua_State *L, const char *text, void *ud);
 int cli_eval(lua_State *L, const char *code, const char *chunkname, cli_result_fn out, void *ud);
 

@@ -136,15 +136,27 @@ static lua_State *new_state(void) {
     return L;
 }
 
+/* libgomp reads OMP_WAIT_POLICY once, when it loads. Spinning idle threads cost
+ * retort's many short kernels 2-10x on a loaded 2-core machine, so unless the
+ * user chose a policy, re-exec once with PASSIVE (what DESIGN §10 uses for the
+ * PyTorch peer too). */
+static void ensure_wait_policy(char **argv) {
+    if (getenv("OMP_WAIT_POLICY")) return;
+    setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
+    execv("/proc/self/exe", argv);
+    /* exec failed: go on with the default policy */
+}
+
 int main(int argc, char **argv) {
+    ensure_wait_policy(argv);
     if (argv[0] && argv[0][0]) progname = argv[0];
     /* Pass 1: collect options (lua.c order: -e/-l run in order, then script, then -i). */
     int script = argc;
-    bool interactive = false, version = false, has_e = false, to_stdin = false;
+    bool interactive = false, version = false, has_e = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (a[0] != '-') { script = i; break; }
-        if (strcmp(a, "-") == 0) { script = i; to_stdin = true; break; }
+        if (strcmp(a, "-") == 0) { script = i; break; }
         if (strcmp(a, "--") == 0) { if (i + 1 < argc) script = i + 1; break; }
         if (strcmp(a, "--notebook") == 0) {
             lua_State *L = new_state();
@@ -171,7 +183,6 @@ int main(int argc, char **argv) {
         usage(stderr);
         return 1;
     }
-    (void)to_stdin;
     if (version && !interactive) print_version();
 
     lua_State *L = new_state();

@@ -21,7 +21,6 @@ typedef struct {
     char *result;           /* execute_result text of the current cell */
 } nb_ctx;
 
-static nb_ctx *g_ctx;
 static char g_timeout_msg[96];
 
 /* ---- outputs ---- */
@@ -245,7 +244,6 @@ int cli_notebook_main(lua_State *L, int argc, char **argv) {
     if (!f0 || !f1) { fprintf(stderr, "retort: cannot create temp files\n"); cJSON_Delete(nb); return 1; }
     ctx.cap_fd[0] = fileno(f0);
     ctx.cap_fd[1] = fileno(f1);
-    g_ctx = &ctx;
     FILE *log = fdopen(dup(2), "w");
     if (!log) log = stderr;
     struct sigaction sa;

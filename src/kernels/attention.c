@@ -24,6 +24,36 @@ static void gather_sbd(int64_t B, int64_t H, int64_t S, int64_t D, rt_heads x, f
                    (size_t)D * sizeof(float));
 }
 
+/* [BH][S][X] <-> [S][BH][X] for contiguous arrays: to_sbx copies src [BH][S][X]
+ * into dst [S][BH][X]; otherwise src [S][BH][X] is ADDED into dst [BH][S][X]. */
+static void swap_bh_s(const float *src, float *dst, int64_t BH, int64_t S, int64_t X, bool to_sbx) {
+#pragma omp parallel for collapse(2) schedule(static) if (BH * S * X > 65536)
+    for (int64_t bh = 0; bh < BH; bh++)
+        for (int64_t i = 0; i < S; i++) {
+            if (to_sbx) {
+                memcpy(dst + (i * BH + bh) * X, src + (bh * S + i) * X, (size_t)X * sizeof(float));
+            } else {
+                const float *a = src + (i * BH + bh) * X;
+                float *o = dst + (bh * S + i) * X;
+#pragma omp simd
+                for (int64_t x = 0; x < X; x++) o[x] += a[x];
+            }
+        }
+}
+
+/* out[i] = alpha * a[i] · op(rel[i]) for every query position i: S GEMMs of
+ * [BH, K] x [K, N] (a, out: [S][BH][*] contiguous), spread across threads. */
+static rt_status rel_gemms(bool trans_rel, int64_t S, int64_t BH, int64_t N, int64_t K, float alpha,
+                           const float *a, const float *rel, int64_t D, float *out) {
+    const float **pa = malloc((size_t)S * sizeof *pa), **pb = malloc((size_t)S * sizeof *pb);
+    float **pc = malloc((size_t)S * sizeof *pc);
+    if (!pa || !pb || !pc) { free(pa); free(pb); free(pc); return nomem("attention"); }
+    for (int64_t i = 0; i < S; i++) { pa[i] = a + i * BH * K; pb[i] = rel + i * S * D; pc[i] = out + i * BH * N; }
+    rt_sgemm_batch(false, trans_rel, BH, N, K, alpha, pa, K, pb, D, 0.0f, pc, N, S);
+    free(pa); free(pb); free(pc);
+    return RT_OK;
+}
+
 /* Pointer arrays for B*H heads. */
 typedef struct { const float **a; const float **b; float **c; } ptrs;
 static bool ptrs_alloc(ptrs *p, int64_t n) {
@@ -46,14 +76,15 @@ rt_status rt_attn_scores_fwd(int64_t B, int64_t H, int64_t S, int64_t D, rt_head
     }
     rt_sgemm_batch(false, true, S, S, D, scale, p.a, q.ss, p.b, k.ss, 0.0f, p.c, S, BH);
     ptrs_free(&p);
-    if (rel) {
-        float *qs = malloc((size_t)(S * BH * D) * sizeof(float));
+    if (rel) {   /* scores[bh, i, :] += scale * q[bh, i, :] · Rel[i]ᵀ */
+        float *qs = malloc((size_t)(S * BH * (D + S)) * sizeof(float));
         if (!qs) return nomem("attention_scores");
+        float *r = qs + S * BH * D;
         gather_sbd(B, H, S, D, q, qs);
-        for (int64_t i = 0; i < S; i++)   /* scores[bh, i, :] += scale * q_i[bh] · Rel[i]ᵀ */
-            rt_sgemm(false, true, BH, S, D, scale, qs + i * BH * D, D, rel + i * S * D, D,
-                     1.0f, scores + i * S, S * S);
+        rt_status st = rel_gemms(true, S, BH, S, D, scale, qs, rel, D, r);
+        if (st == RT_OK) swap_bh_s(r, scores, BH, S, S, false);
         free(qs);
+        if (st != RT_OK) return st;
     }
     if (mask.p) {
 #pragma omp parallel for schedule(static) if (BH * S * S > 65536)
@@ -82,10 +113,16 @@ rt_status rt_attn_scores_bwd(int64_t B, int64_t H, int64_t S, int64_t D, rt_head
             p.a[bh] = gs + bh * S * S; p.b[bh] = HEAD(k, bh / H, bh % H); p.c[bh] = gq + bh * S * D;
         }
         rt_sgemm_batch(false, false, S, D, S, scale, p.a, S, p.b, k.ss, 0.0f, p.c, D, BH);
-        if (rel)   /* gq[bh, i, :] += scale * gs[bh, i, :] · Rel[i] ; rows bh at stride S*D */
-            for (int64_t i = 0; i < S; i++)
-                rt_sgemm(false, false, BH, D, S, scale, gs + i * S, S * S, rel + i * S * D, D,
-                         1.0f, gq + i * D, S * D);
+        if (rel) {   /* gq[bh, i, :] += scale * gs[bh, i, :] · Rel[i] */
+            float *g = malloc((size_t)(S * BH * (S + D)) * sizeof(float));
+            if (!g) { ptrs_free(&p); return nomem("attention_scores backward"); }
+            float *t = g + S * BH * S;
+            swap_bh_s(gs, g, BH, S, S, true);
+            rt_status st = rel_gemms(false, S, BH, D, S, scale, g, rel, D, t);
+            if (st == RT_OK) swap_bh_s(t, gq, BH, S, D, false);
+            free(g);
+            if (st != RT_OK) { ptrs_free(&p); return st; }
+        }
     }
     if (gk) {   /* gk = scale * gsᵀ · q */
         for (int64_t bh = 0; bh < BH; bh++) {
@@ -108,11 +145,12 @@ rt_status rt_attn_context_fwd(int64_t B, int64_t H, int64_t S, int64_t D, const 
     rt_sgemm_batch(false, false, S, D, S, 1.0f, p.a, S, p.b, v.ss, 0.0f, p.c, ctx.ss, BH);
     ptrs_free(&p);
     if (rel) {   /* t[i][bh][:] = p[bh, i, :] · Rel[i], then ctx[b,h,i,:] += t[i][bh][:] */
-        float *t = malloc((size_t)(S * BH * D) * sizeof(float));
-        if (!t) return nomem("attention_context");
-        for (int64_t i = 0; i < S; i++)
-            rt_sgemm(false, false, BH, D, S, 1.0f, pr + i * S, S * S, rel + i * S * D, D,
-                     0.0f, t + i * BH * D, D);
+        float *ps = malloc((size_t)(S * BH * (S + D)) * sizeof(float));
+        if (!ps) return nomem("attention_context");
+        float *t = ps + S * BH * S;
+        swap_bh_s(pr, ps, BH, S, S, true);
+        rt_status st = rel_gemms(false, S, BH, D, S, 1.0f, ps, rel, D, t);
+        if (st != RT_OK) { free(ps); return st; }
 #pragma omp parallel for collapse(2) schedule(static) if (BH * S * D > 65536)
         for (int64_t bh = 0; bh < BH; bh++)
             for (int64_t i = 0; i < S; i++) {
@@ -121,7 +159,7 @@ rt_status rt_attn_context_fwd(int64_t B, int64_t H, int64_t S, int64_t D, const 
 #pragma omp simd
                 for (int64_t d = 0; d < D; d++) o[d] += s[d];
             }
-        free(t);
+        free(ps);
     }
     return RT_OK;
 }
@@ -144,13 +182,14 @@ rt_status rt_attn_context_bwd(int64_t B, int64_t H, int64_t S, int64_t D, const 
     }
     ptrs_free(&p);
     if (rel) {   /* gp[bh, i, :] += gctx[bh, i, :] · Rel[i]ᵀ */
-        float *gs = malloc((size_t)(S * BH * D) * sizeof(float));
+        float *gs = malloc((size_t)(S * BH * (D + S)) * sizeof(float));
         if (!gs) return nomem("attention_context backward");
+        float *r = gs + S * BH * D;
         gather_sbd(B, H, S, D, gctx, gs);
-        for (int64_t i = 0; i < S; i++)
-            rt_sgemm(false, true, BH, S, D, 1.0f, gs + i * BH * D, D, rel + i * S * D, D,
-                     1.0f, gp + i * S, S * S);
+        rt_status st = rel_gemms(true, S, BH, S, D, 1.0f, gs, rel, D, r);
+        if (st == RT_OK) swap_bh_s(r, gp, BH, S, S, false);
         free(gs);
+        if (st != RT_OK) return st;
     }
     return RT_OK;
 }

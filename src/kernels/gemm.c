@@ -3,8 +3,10 @@
 
 #include <cblas.h>
 #include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 #include <omp.h>
+#include "nn_vmath.h"
 
 bool rt_gemm_fits(int64_t M, int64_t N, int64_t K, int64_t lda, int64_t ldb, int64_t ldc) {
     return M >= 0 && N >= 0 && K >= 0 && M <= INT_MAX && N <= INT_MAX && K <= INT_MAX &&
@@ -70,9 +72,131 @@ void rt_sgemm_strided(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float a
     }
 }
 
+#ifdef RT_VW
+/* ---- small GEMMs spread across threads (attention heads) ----
+ * BLAS must not run inside an OpenMP parallel region, and OpenBLAS spends most
+ * of a 128x128x64 product on threading and packing overhead; so a batch of
+ * small products runs here, one item per thread at a time, with a packed
+ * register-blocked kernel: MR x NR = 6 x (2 vectors) accumulators. */
+#define MR 6
+#define NR (2 * RT_VW)
+#define SMALL_MAX_K 1024
+
+/* Bp[panel][k][NR] = op(B)[k][panel*NR + j], zero-padded */
+static void pack_b(bool tb, int64_t K, int64_t N, const float *B, int64_t ldb, float *bp) {
+    for (int64_t j0 = 0; j0 < N; j0 += NR) {
+        int64_t nr = N - j0 < NR ? N - j0 : NR;
+        float *dst = bp + j0 * K;
+        for (int64_t k = 0; k < K; k++) {
+            float *d = dst + k * NR;
+            if (!tb) {
+                const float *src = B + k * ldb + j0;
+                for (int64_t j = 0; j < nr; j++) d[j] = src[j];
+            } else {
+                const float *src = B + j0 * ldb + k;
+                for (int64_t j = 0; j < nr; j++) d[j] = src[j * ldb];
+            }
+            for (int64_t j = nr; j < NR; j++) d[j] = 0.0f;
+        }
+    }
+}
+
+/* Ap[k][MR] = op(A)[i0 + r][k], zero-padded rows */
+static void pack_a(bool ta, int64_t K, int64_t mr, const float *A, int64_t lda, int64_t i0, float *ap) {
+    for (int64_t k = 0; k < K; k++) {
+        float *d = ap + k * MR;
+        for (int64_t r = 0; r < mr; r++) d[r] = ta ? A[k * lda + i0 + r] : A[(i0 + r) * lda + k];
+        for (int64_t r = mr; r < MR; r++) d[r] = 0.0f;
+    }
+}
+
+static void ukernel(int64_t K, const float *ap, const float *bp, float alpha, float beta,
+                    float *C, int64_t ldc, int64_t mr, int64_t nr) {
+    rt_vf c00 = rt_vset1(0.0f), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00,
+          c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+    for (int64_t k = 0; k < K; k++) {
+        rt_vf b0 = rt_vload(bp + k * NR), b1 = rt_vload(bp + k * NR + RT_VW), a;
+        const float *pa = ap + k * MR;
+        a = rt_vset1(pa[0]); c00 = rt_vfma(a, b0, c00); c01 = rt_vfma(a, b1, c01);
+        a = rt_vset1(pa[1]); c10 = rt_vfma(a, b0, c10); c11 = rt_vfma(a, b1, c11);
+        a = rt_vset1(pa[2]); c20 = rt_vfma(a, b0, c20); c21 = rt_vfma(a, b1, c21);
+        a = rt_vset1(pa[3]); c30 = rt_vfma(a, b0, c30); c31 = rt_vfma(a, b1, c31);
+        a = rt_vset1(pa[4]); c40 = rt_vfma(a, b0, c40); c41 = rt_vfma(a, b1, c41);
+        a = rt_vset1(pa[5]); c50 = rt_vfma(a, b0, c50); c51 = rt_vfma(a, b1, c51);
+    }
+    rt_vf acc[MR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
+    rt_vf va = rt_vset1(alpha), vb = rt_vset1(beta);
+    if (mr == MR && nr == NR) {
+        for (int r = 0; r < MR; r++) {
+            float *c = C + r * ldc;
+            rt_vf x0 = rt_vmul(acc[r][0], va), x1 = rt_vmul(acc[r][1], va);
+            if (beta != 0.0f) {
+                x0 = rt_vfma(rt_vload(c), vb, x0);
+                x1 = rt_vfma(rt_vload(c + RT_VW), vb, x1);
+            }
+            rt_vstore(c, x0);
+            rt_vstore(c + RT_VW, x1);
+        }
+        return;
+    }
+    float tile[MR * NR];
+    for (int r = 0; r < MR; r++) { rt_vstore(tile + r * NR, acc[r][0]); rt_vstore(tile + r * NR + RT_VW, acc[r][1]); }
+    for (int64_t r = 0; r < mr; r++)
+        for (int64_t j = 0; j < nr; j++) {
+            float *c = C + r * ldc + j;
+            *c = alpha * tile[r * NR + j] + (beta != 0.0f ? beta * *c : 0.0f);
+        }
+}
+
+/* One small GEMM with this thread's buffers (bp: K * roundup(N, NR), ap: K * MR). */
+static void small_gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha,
+                       const float *A, int64_t lda, const float *B, int64_t ldb,
+                       float beta, float *C, int64_t ldc, float *bp, float *ap) {
+    pack_b(tb, K, N, B, ldb, bp);
+    for (int64_t i0 = 0; i0 < M; i0 += MR) {
+        int64_t mr = M - i0 < MR ? M - i0 : MR;
+        pack_a(ta, K, mr, A, lda, i0, ap);
+        for (int64_t j0 = 0; j0 < N; j0 += NR)
+            ukernel(K, ap, bp + j0 * K, alpha, beta, C + i0 * ldc + j0, ldc, mr,
+                    N - j0 < NR ? N - j0 : NR);
+    }
+}
+#endif
+
 void rt_sgemm_batch(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha,
                     const float *const *A, int64_t lda, const float *const *B, int64_t ldb,
                     float beta, float *const *C, int64_t ldc, int64_t batch) {
+#ifdef RT_VW
+    int nt = omp_get_max_threads();
+    bool small = M > 0 && N > 0 && K > 0 && K <= SMALL_MAX_K && M * N * K <= (int64_t)1 << 22;
+    if (small && batch >= 2 * nt && !omp_in_parallel()) {
+        int64_t npad = (N + NR - 1) / NR * NR;
+#pragma omp parallel
+        {
+            float *bp = malloc((size_t)(K * npad + K * MR) * sizeof(float));
+#pragma omp for schedule(static)
+            for (int64_t i = 0; i < batch; i++) {
+                if (bp) {
+                    small_gemm(ta, tb, M, N, K, alpha, A[i], lda, B[i], ldb, beta, C[i], ldc,
+                               bp, bp + K * npad);
+                    continue;
+                }
+                /* no packing buffer (out of memory): plain loops, still correct */
+                for (int64_t r = 0; r < M; r++)
+                    for (int64_t j = 0; j < N; j++) {
+                        double acc = 0.0;
+                        for (int64_t k = 0; k < K; k++)
+                            acc += (double)(ta ? A[i][k * lda + r] : A[i][r * lda + k]) *
+                                   (tb ? B[i][j * ldb + k] : B[i][k * ldb + j]);
+                        float *c = C[i] + r * ldc + j;
+                        *c = alpha * (float)acc + (beta != 0.0f ? beta * *c : 0.0f);
+                    }
+            }
+            free(bp);
+        }
+        return;
+    }
+#endif
     for (int64_t i = 0; i < batch; i++)
         rt_sgemm(ta, tb, M, N, K, alpha, A[i], lda, B[i], ldb, beta, C[i], ldc);
 }

@@ -83,6 +83,26 @@ static void test_gemm_batched(void **st) {
     }
     close_to(Cs, acc, K * N, 1e-4);
     free(A); free(B); free(C); free(Cs); free(ref); free(acc); free(one);
+    /* pointer batch of small products (the threaded packed kernel), every
+     * transpose combination, odd sizes (partial tiles), alpha and beta */
+    enum { PB = 9, PM = 13, PN = 37, PK = 19 };
+    for (int f = 0; f < 4; f++) {
+        bool ta = f & 1, tb = f & 2;
+        int lda = (ta ? PM : PK) + 1, ldb = (tb ? PK : PN) + 3, ldc = PN + 2;
+        const float *pa[PB], *pb[PB];
+        float *pc[PB];
+        double *want = malloc(sizeof(double) * PM * PN);
+        for (int i = 0; i < PB; i++) {
+            pa[i] = rnd((ta ? PK : PM) * lda); pb[i] = rnd((tb ? PN : PK) * ldb); pc[i] = rnd(PM * ldc);
+        }
+        float *c0 = malloc(sizeof(float) * PM * ldc);
+        memcpy(c0, pc[4], sizeof(float) * PM * ldc);
+        rt_sgemm_batch(ta, tb, PM, PN, PK, 0.75f, pa, lda, pb, ldb, 0.5f, pc, ldc, PB);
+        ref_gemm(ta, tb, PM, PN, PK, 0.75, pa[4], lda, pb[4], ldb, 0.5, c0, ldc, want);
+        for (int r = 0; r < PM; r++) close_to(pc[4] + r * ldc, want + r * PN, PN, 1e-5);
+        for (int i = 0; i < PB; i++) { free((void *)pa[i]); free((void *)pb[i]); free(pc[i]); }
+        free(want); free(c0);
+    }
 }
 
 static void ref_softmax(const float *x, double *y, int outer, int n, int inner, bool lg) {
