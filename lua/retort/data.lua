@@ -88,6 +88,26 @@ function M.ner_dataset(sentences, tok, opts)
   return out, names
 end
 
+--- rt.data.word_groups(tok, seg, text) -> tokens, ids, groups
+--- Whole-word masking support: the text is cut into words by the segmenter (rt.segment)
+--- and each word is tokenized; groups[i] is the word index of token i, so every piece of a
+--- word (Chinese characters of one segmented word, "##" pieces of an English word) shares
+--- a group. Tokens are the concatenation of the per-word tokenizations.
+function M.word_groups(tok, seg, text)
+  local tokens, ids, groups, g = {}, {}, {}, 0
+  for _, w in ipairs(seg:cut(text)) do
+    local pieces = tok:tokenize(w)
+    if #pieces > 0 then
+      g = g + 1
+      local pid = tok:convert_tokens_to_ids(pieces)
+      for k, p in ipairs(pieces) do
+        tokens[#tokens + 1] = p; ids[#ids + 1] = pid[k]; groups[#groups + 1] = g
+      end
+    end
+  end
+  return tokens, ids, groups
+end
+
 -- Batching -----------------------------------------------------------------
 
 -- A small seeded generator (splitmix64), independent of rt.manual_seed.

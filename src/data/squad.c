@@ -88,7 +88,8 @@ rt_status rt_squad_parse(const char *data, size_t n, const char *name, rt_qa_dat
                     const char *t = str_field(a, "text");
                     if (!t) FAIL("%s: qas id %s: answer without \"text\"", name, q->id);
                     const cJSON *s = cJSON_GetObjectItemCaseSensitive(a, "answer_start");
-                    q->ans[q->nans].start = cJSON_IsNumber(s) ? (long)s->valuedouble : -1;
+                    double sv = cJSON_IsNumber(s) ? s->valuedouble : -1;
+                    q->ans[q->nans].start = sv >= 0 && sv < 1e15 ? (long)sv : -1;   /* NaN/huge: unknown */
                     q->ans[q->nans].text = strdup(t);
                     if (!q->ans[q->nans++].text) { st = rt_errorf(RT_ENOMEM, "%s: out of memory", name); goto fail; }
                 }

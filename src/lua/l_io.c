@@ -8,6 +8,8 @@
 #include "../io/torchbin.h"
 #include "../io/tfckpt.h"
 #include "../io/tfnames.h"
+#include "../io/pregen.h"
+#include "../io/ioutil.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -351,7 +353,155 @@ static int l_tf_to_torch_name(lua_State *L) {
     return 2;
 }
 
+/* ---- TinyBERT pregenerated JSON ---- */
+#define PG_MT "rt.io.PregenReader"
+typedef struct { rt_pregen_reader *r; } pg_ud;
+
+static int pg_gc(lua_State *L) {
+    pg_ud *u = luaL_checkudata(L, 1, PG_MT);
+    rt_pregen_close(u->r);
+    u->r = NULL;
+    return 0;
+}
+
+static void push_i64(lua_State *L, const int64_t *v, int n) {
+    int64_t len = n;
+    rt_tensor *t = rt_tensor_empty(RT_I64, 1, &len);
+    RTL_CHECK(L, t);
+    if (n) memcpy(rt_data(t), v, (size_t)n * sizeof *v);
+    rtl_push_tensor(L, t);
+}
+
+static void push_strs(lua_State *L, char **v, int n) {
+    lua_createtable(L, n, 0);
+    for (int i = 0; i < n; i++) { lua_pushstring(L, v[i]); lua_rawseti(L, -2, i + 1); }
+}
+
+static int pg_next(lua_State *L) {
+    pg_ud *u = luaL_checkudata(L, lua_upvalueindex(1), PG_MT);
+    if (!u->r) return 0;
+    rt_pregen_record rec;
+    int rc = rt_pregen_next(u->r, &rec);
+    if (rc < 0) rtl_error(L);
+    if (rc == 0) { rt_pregen_close(u->r); u->r = NULL; return 0; }
+    lua_createtable(L, 0, 5);
+    push_strs(L, rec.tokens, rec.ntokens); lua_setfield(L, -2, "tokens");
+    push_i64(L, rec.segment_ids, rec.nsegment); lua_setfield(L, -2, "segment_ids");
+    lua_pushboolean(L, rec.is_random_next); lua_setfield(L, -2, "is_random_next");
+    push_i64(L, rec.positions, rec.npositions); lua_setfield(L, -2, "masked_lm_positions");
+    push_strs(L, rec.labels, rec.nlabels); lua_setfield(L, -2, "masked_lm_labels");
+    rt_pregen_record_free(&rec);
+    return 1;
+}
+
+static int l_pregenerated(lua_State *L) {
+    luaL_checkstring(L, 1);
+    pg_ud *u = lua_newuserdatauv(L, sizeof *u, 0);
+    u->r = NULL;
+    if (luaL_newmetatable(L, PG_MT)) { lua_pushcfunction(L, pg_gc); lua_setfield(L, -2, "__gc"); }
+    lua_setmetatable(L, -2);
+    u->r = rt_pregen_open(lua_tostring(L, 1));
+    RTL_CHECK(L, u->r);
+    lua_pushcclosure(L, pg_next, 1);
+    return 1;
+}
+
+/* Lua list (table of numbers or tensor) at idx -> int64 array in a GC'd userdata. */
+static int64_t *lua_ints(lua_State *L, int idx, int *n, const char *field, int rec) {
+    rt_tensor *t = rtl_test_tensor(L, idx);
+    if (t) {
+        rt_tensor *c = rt_tensor_convert(t, RT_I64);
+        RTL_CHECK(L, c);
+        *n = (int)rt_numel(c);
+        int64_t *v = lua_newuserdatauv(L, sizeof(int64_t) * (size_t)(*n ? *n : 1), 0);
+        memcpy(v, rt_data(c), (size_t)*n * sizeof *v);
+        rt_release(c);
+        lua_replace(L, idx);   /* keep it alive in the arg slot */
+        return v;
+    }
+    if (!lua_istable(L, idx)) luaL_error(L, "rt.io.write_pregenerated: record %d: '%s' must be a list or tensor", rec, field);
+    *n = (int)luaL_len(L, idx);
+    int64_t *v = lua_newuserdatauv(L, sizeof(int64_t) * (size_t)(*n ? *n : 1), 0);
+    for (int i = 0; i < *n; i++) { lua_rawgeti(L, idx, i + 1); v[i] = (int64_t)luaL_checkinteger(L, -1); lua_pop(L, 1); }
+    lua_replace(L, idx);
+    return v;
+}
+
+static char **lua_strs(lua_State *L, int idx, int *n, const char *field, int rec) {
+    if (!lua_istable(L, idx)) luaL_error(L, "rt.io.write_pregenerated: record %d: '%s' must be a list of strings", rec, field);
+    *n = (int)luaL_len(L, idx);
+    char **v = lua_newuserdatauv(L, sizeof(char *) * (size_t)(*n ? *n : 1), 0);
+    for (int i = 0; i < *n; i++) {
+        lua_rawgeti(L, idx, i + 1);
+        if (lua_type(L, -1) != LUA_TSTRING) luaL_error(L, "rt.io.write_pregenerated: record %d: '%s' must be a list of strings", rec, field);
+        v[i] = (char *)lua_tostring(L, -1);   /* anchored by the table */
+        lua_pop(L, 1);
+    }
+    return v;                                 /* the userdata stays on the stack until settop */
+}
+
+static int l_write_pregenerated(lua_State *L) {
+    const char *path = luaL_checkstring(L, 1);
+    luaL_checktype(L, 2, LUA_TTABLE);
+    lua_settop(L, 3);
+    rt_atomic_file af;
+    if (rt_atomic_open(&af, path)) rtl_error(L);
+    lua_Integer n = luaL_len(L, 2);
+    int maxlen = 0;
+    for (lua_Integer i = 1; i <= n; i++) {
+        int top = lua_gettop(L);
+        lua_rawgeti(L, 2, i);
+        int r = lua_gettop(L);
+        if (!lua_istable(L, r)) { rt_atomic_abort(&af); return luaL_error(L, "rt.io.write_pregenerated: record %d is not a table", (int)i); }
+        rt_pregen_record rec;
+        memset(&rec, 0, sizeof rec);
+        lua_getfield(L, r, "tokens");
+        lua_getfield(L, r, "segment_ids");
+        lua_getfield(L, r, "masked_lm_positions");
+        lua_getfield(L, r, "masked_lm_labels");
+        lua_getfield(L, r, "is_random_next");
+        rec.is_random_next = lua_toboolean(L, -1);
+        rec.tokens = lua_strs(L, r + 1, &rec.ntokens, "tokens", (int)i);
+        rec.segment_ids = lua_ints(L, r + 2, &rec.nsegment, "segment_ids", (int)i);
+        rec.positions = lua_ints(L, r + 3, &rec.npositions, "masked_lm_positions", (int)i);
+        rec.labels = lua_strs(L, r + 4, &rec.nlabels, "masked_lm_labels", (int)i);
+        if (rec.ntokens > maxlen) maxlen = rec.ntokens;
+        char *line;
+        if (rt_pregen_format(&rec, &line)) { rt_atomic_abort(&af); rtl_error(L); }
+        rt_atomic_write(&af, line, strlen(line));
+        rt_status st = rt_atomic_write(&af, "\n", 1);
+        free(line);
+        if (st) { rt_atomic_abort(&af); rtl_error(L); }
+        lua_settop(L, top);
+    }
+    if (rt_atomic_commit(&af)) rtl_error(L);
+    if (lua_istable(L, 3)) {                  /* {metrics = "epoch_0_metrics.json", max_seq_len = 128} */
+        lua_getfield(L, 3, "metrics");
+        const char *mp = lua_tostring(L, -1);
+        lua_getfield(L, 3, "max_seq_len");
+        lua_Integer msl = lua_isinteger(L, -1) ? lua_tointeger(L, -1) : maxlen;
+        if (mp) {
+            char buf[128];
+            int k = snprintf(buf, sizeof buf, "{\"num_training_examples\": %lld, \"max_seq_len\": %lld}", (long long)n, (long long)msl);
+            if (rt_atomic_open(&af, mp)) rtl_error(L);
+            rt_atomic_write(&af, buf, (size_t)k);
+            if (rt_atomic_commit(&af)) rtl_error(L);
+        }
+        lua_pop(L, 2);
+    }
+    lua_pushinteger(L, n);
+    return 1;
+}
+
 static const rtl_reg io_funcs[] = {
+    {"pregenerated", l_pregenerated,
+     "rt.io.pregenerated(path) -> iterator over TinyBERT pregenerated records (epoch_k.json)\n"
+     "  each {tokens = {str}, segment_ids = i64, is_random_next = bool,\n"
+     "        masked_lm_positions = i64, masked_lm_labels = {str}}; errors name path:line."},
+    {"write_pregenerated", l_write_pregenerated,
+     "rt.io.write_pregenerated(path, records, [{metrics = path, max_seq_len = n}]) -> count\n"
+     "  Writes records (as rt.io.pregenerated yields them; lists or tensors) one JSON object\n"
+     "  per line, atomically; optionally the epoch_k_metrics.json file."},
     {"tf_checkpoint", l_tf_checkpoint,
      "rt.io.tf_checkpoint(prefix, [{tf_names = true}]) -> {name = tensor}, skipped\n"
      "  Reads a TF1 checkpoint (prefix \"dir/model.ckpt\", its .index file, or a directory)\n"

@@ -352,73 +352,105 @@ static void fmt_count(char *b, size_t n, int64_t v) {
     b[o] = 0;
 }
 
-static bool is_number(const char *s, size_t n) {
-    if (!n) return false;
-    for (size_t i = 0; i < n; i++) if (s[i] < '0' || s[i] > '9') return false;
+/* The parameter tree: one node per dotted name component. */
+typedef struct tnode {
+    char name[64];
+    int64_t count;
+    const rt_tensor *leaf;        /* parameters are leaves */
+    int n, cap;
+    struct tnode **kids;
+} tnode;
+
+static tnode *tnode_child(tnode *p, const char *name, size_t len) {
+    for (int i = 0; i < p->n; i++)
+        if (strlen(p->kids[i]->name) == len && !strncmp(p->kids[i]->name, name, len)) return p->kids[i];
+    if (p->n == p->cap) {
+        int cap = p->cap ? p->cap * 2 : 4;
+        tnode **k = realloc(p->kids, sizeof *k * (size_t)cap);
+        if (!k) return NULL;
+        p->kids = k;
+        p->cap = cap;
+    }
+    tnode *c = calloc(1, sizeof *c);
+    if (!c) return NULL;
+    snprintf(c->name, sizeof c->name, "%.*s", (int)(len < 63 ? len : 63), name);
+    p->kids[p->n++] = c;
+    return c;
+}
+
+static void tnode_free(tnode *t) {
+    for (int i = 0; i < t->n; i++) tnode_free(t->kids[i]);
+    free(t->kids);
+    free(t);
+}
+
+static bool is_number(const char *s) {
+    if (!*s) return false;
+    for (; *s; s++) if (*s < '0' || *s > '9') return false;
     return true;
 }
 
-/* Print the parameters whose names start with prefix (length plen), grouped by the
- * next name component; numbered children (encoder layers) collapse to one line. */
-static void print_tree(luaL_Buffer *b, rt_model *m, const char *prefix, size_t plen, int depth) {
-    char seen[64][64];
-    int nseen = 0;
-    for (int i = 0; i < m->nparams; i++) {
-        const char *nm = m->params[i].name;
-        if (strncmp(nm, prefix, plen)) continue;
-        const char *rest = nm + plen;
-        const char *dot = strchr(rest, '.');
-        size_t clen = dot ? (size_t)(dot - rest) : strlen(rest);
-        bool num = is_number(rest, clen);
-        char comp[64];
-        snprintf(comp, sizeof comp, "%.*s", (int)(clen < 63 ? clen : 63), num ? "#" : rest);
-        bool dup = false;
-        for (int s = 0; s < nseen; s++) if (!strcmp(seen[s], comp)) dup = true;
-        if (dup || nseen >= 64) continue;
-        snprintf(seen[nseen++], 64, "%s", comp);
-        char line[512], cnt[32], sub[256];
-        snprintf(sub, sizeof sub, "%.*s%.*s.", (int)plen, prefix, (int)clen, rest);
-        int64_t total = 0;
-        for (int k = 0; k < m->nparams; k++) {
-            const char *o = m->params[k].name;
-            if (strncmp(o, prefix, plen)) continue;
-            const char *r2 = o + plen, *d2 = strchr(r2, '.');
-            size_t l2 = d2 ? (size_t)(d2 - r2) : strlen(r2);
-            if (num ? is_number(r2, l2) : (l2 == clen && !strncmp(r2, rest, clen))) {
-                total += rt_numel(*m->params[k].slot);
+static void tree_line(luaL_Buffer *b, int depth, const char *name, const char *shapes, int64_t count) {
+    char line[400], cnt[32];
+    fmt_count(cnt, sizeof cnt, count);
+    int w = 34 - 2 * depth;
+    snprintf(line, sizeof line, "%*s%-*s %-24s %12s\n", 2 * depth, "", w > 4 ? w : 4, name, shapes, cnt);
+    luaL_addstring(b, line);
+}
+
+static void print_node(luaL_Buffer *b, const tnode *t, int depth) {
+    bool all_leaves = t->n > 0, numbered = t->n > 0;
+    for (int i = 0; i < t->n; i++) {
+        if (!t->kids[i]->leaf) all_leaves = false;
+        if (!is_number(t->kids[i]->name)) numbered = false;
+    }
+    if (all_leaves) {           /* a module of weight/bias: one line with its shapes */
+        char shapes[128] = "";
+        for (int i = 0; i < t->n; i++) {
+            char sh[48];
+            rt_shape_str(t->kids[i]->leaf, sh, sizeof sh);
+            if (strlen(shapes) + strlen(sh) + 4 < sizeof shapes) {
+                if (i) strcat(shapes, " ");
+                strcat(shapes, sh);
             }
         }
-        if (num) {
-            int nl = 0;
-            for (int k = 0; k < m->nparams; k++) {
-                const char *o = m->params[k].name;
-                if (strncmp(o, prefix, plen)) continue;
-                char *e;
-                long v = strtol(o + plen, &e, 10);
-                if (e != o + plen && *e == '.' && v + 1 > nl) nl = (int)v + 1;
-            }
-            fmt_count(cnt, sizeof cnt, total);
-            snprintf(line, sizeof line, "%*s0..%d (%d x)%*s%s\n", depth * 2, "", nl - 1, nl,
-                     (int)(36 - depth * 2 - 8 > 0 ? 36 - depth * 2 - 8 : 1), "", cnt);
-            luaL_addstring(b, line);
-            print_tree(b, m, sub, strlen(sub), depth + 1);
-            continue;
-        }
-        fmt_count(cnt, sizeof cnt, total);
-        if (!dot) {
-            rt_tensor *t = *m->params[i].slot;
-            char sh[64];
-            rt_shape_str(t, sh, sizeof sh);
-            snprintf(line, sizeof line, "%*s%-*s %-14s %12s\n", depth * 2, "",
-                     36 - depth * 2 > 8 ? 36 - depth * 2 : 8, comp, sh, cnt);
-            luaL_addstring(b, line);
-        } else {
-            snprintf(line, sizeof line, "%*s%-*s %-14s %12s\n", depth * 2, "",
-                     36 - depth * 2 > 8 ? 36 - depth * 2 : 8, comp, "", cnt);
-            luaL_addstring(b, line);
-            if (depth < 6) print_tree(b, m, sub, strlen(sub), depth + 1);
+        tree_line(b, depth, t->name, shapes, t->count);
+        return;
+    }
+    if (t->leaf) { char sh[48]; tree_line(b, depth, t->name, rt_shape_str(t->leaf, sh, sizeof sh), t->count); return; }
+    if (numbered) {             /* encoder layers: one summary and the first layer's structure */
+        char nm[96], each[32], what[64];
+        snprintf(nm, sizeof nm, "%s.0..%d", t->name, t->n - 1);
+        fmt_count(each, sizeof each, t->kids[0]->count);
+        snprintf(what, sizeof what, "%d x %s", t->n, each);
+        tree_line(b, depth, nm, what, t->count);
+        for (int i = 0; i < t->kids[0]->n; i++) print_node(b, t->kids[0]->kids[i], depth + 1);
+        return;
+    }
+    if (depth >= 0) tree_line(b, depth, t->name, "", t->count);
+    for (int i = 0; i < t->n; i++) print_node(b, t->kids[i], depth + 1);
+}
+
+static void print_tree(luaL_Buffer *b, rt_model *m) {
+    tnode *root = calloc(1, sizeof *root);
+    if (!root) return;
+    for (int p = 0; p < m->nparams; p++) {
+        const char *nm = m->params[p].name;
+        const rt_tensor *t = *m->params[p].slot;
+        tnode *cur = root;
+        root->count += rt_numel(t);
+        while (cur && *nm) {
+            const char *dot = strchr(nm, '.');
+            size_t len = dot ? (size_t)(dot - nm) : strlen(nm);
+            cur = tnode_child(cur, nm, len);
+            if (!cur) break;
+            cur->count += rt_numel(t);
+            if (!dot) cur->leaf = t;
+            nm += len + (dot ? 1 : 0);
         }
     }
+    for (int i = 0; i < root->n; i++) print_node(b, root->kids[i], 1);
+    tnode_free(root);
 }
 
 static int model_tostring(lua_State *L) {
@@ -441,7 +473,7 @@ static int model_tostring(lua_State *L) {
              c->num_attention_heads, c->intermediate_size, c->vocab_size, rt_act_name(c->hidden_act),
              rel, heads[0] ? heads : "none", m->training ? "train" : "eval", cnt);
     luaL_addstring(&b, line);
-    print_tree(&b, m, "", 0, 1);
+    print_tree(&b, m);
     luaL_pushresult(&b);
     return 1;
 }

@@ -136,3 +136,26 @@ T.test("rt.io.tf_checkpoint: PyTorch names, transposes, skipped slots", function
   T.eq(rt.io.tf_to_torch_name("bert/pooler/dense/kernel/adam_v"), nil)
   T.raises(function() rt.io.tf_checkpoint("tests/golden/tfckpt/nothing") end, "nothing.index")
 end)
+
+T.test("rt.io pregenerated JSON (TinyBERT) round trip and errors", function()
+  local dir = T.tmpdir()
+  local p = dir .. "/epoch_0.json"
+  local recs = {
+    {tokens = {"[CLS]", "hello", "[MASK]", "[SEP]", "w\"x", "[SEP]"}, segment_ids = {0, 0, 0, 0, 1, 1},
+     is_random_next = false, masked_lm_positions = {2}, masked_lm_labels = {"world"}},
+    {tokens = {"[CLS]", "a", "[SEP]", ".", "[SEP]"}, segment_ids = rt.tensor({0, 0, 0, 1, 1}, "i64"),
+     is_random_next = true, masked_lm_positions = rt.tensor({1}, "i64"), masked_lm_labels = {"b"}},
+  }
+  T.eq(rt.io.write_pregenerated(p, recs, {metrics = dir .. "/epoch_0_metrics.json", max_seq_len = 128}), 2)
+  local got = {}
+  for r in rt.io.pregenerated(p) do got[#got + 1] = r end
+  T.eq(#got, 2)
+  T.eq(got[1].tokens[5], "w\"x"); T.near(got[1].segment_ids, {0, 0, 0, 0, 1, 1}, 0)
+  T.eq(got[1].is_random_next, false); T.eq(got[2].is_random_next, true)
+  T.near(got[2].masked_lm_positions, {1}, 0); T.eq(got[1].masked_lm_labels[1], "world")
+  local f = assert(io.open(dir .. "/epoch_0_metrics.json")); local m = f:read("a"); f:close()
+  T.eq(m, '{"num_training_examples": 2, "max_seq_len": 128}')
+  f = assert(io.open(p, "a")); f:write('{"tokens": ["a"], "segment_ids": [0, 1], "is_random_next": false, "masked_lm_positions": [], "masked_lm_labels": []}\n'); f:close()
+  T.raises(function() for _ in rt.io.pregenerated(p) do end end, "epoch_0.json:3: 'segment_ids' and 'tokens' differ")
+  os.execute("rm -rf '" .. dir .. "'")
+end)

@@ -272,3 +272,19 @@ T.test("bad checkpoints: wrong shape, wrong dtype, truncated, pickle with code",
   end
   os.execute("rm -rf '" .. dir .. "'")
 end)
+
+T.test("classifier variant rule when the config does not say", function()
+  for _, fit in ipairs{8, false} do
+    local m = rt.model.new(copy(tiny, {heads = {"classifier"}, num_labels = 2, fit_size = fit or nil}))
+    local dir = T.tmpdir()
+    m:save(dir)
+    local f = io.open(dir .. "/config.json"); local txt = f:read("a"); f:close()
+    txt = txt:gsub('"classifier_activation":%s*"%a+"', '"classifier_activation": null')
+             :gsub('"heads":%s*%[[^%]]*%]', '"heads": null')
+    f = io.open(dir .. "/config.json", "w"); f:write(txt); f:close()
+    local m2 = rt.model.load(dir, {strict = true})
+    T.eq(m2.config.classifier_activation, fit and "relu" or "none")
+    T.eq(m2.config.heads[1], "classifier")
+    os.execute("rm -rf '" .. dir .. "'")
+  end
+end)

@@ -109,6 +109,12 @@ static void test_squad(void **st) {
     assert_string_equal(d.q[0].id, "q1"); assert_int_equal(d.q[0].nans, 1);
     assert_string_equal(d.q[0].ans[0].text, "北京"); assert_int_equal(d.q[0].ans[0].start, 0);
     rt_squad_free(&d);
+    const char *big = "{\"data\":[{\"paragraphs\":[{\"context\":\"c\",\"qas\":[{\"id\":7,\"question\":\"q\","
+                      "\"answers\":[{\"text\":\"c\",\"answer_start\":1e300}]}]}]}]}";
+    assert_int_equal(rt_squad_parse(big, strlen(big), "s.json", &d), RT_OK);   /* found by fuzzing */
+    assert_int_equal(d.q[0].ans[0].start, -1);
+    assert_string_equal(d.q[0].id, "7");
+    rt_squad_free(&d);
     assert_int_equal(rt_squad_parse("{\"data\":[\n{", 12, "s.json", &d), RT_EFORMAT);
     assert_non_null(strstr(rt_last_error(), "s.json:2"));
     assert_int_equal(rt_squad_parse("{\"data\":[{\"paragraphs\":[{\"qas\":[]}]}]}", 38, "s.json", &d), RT_EFORMAT);
