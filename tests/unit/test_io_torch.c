@@ -51,8 +51,8 @@ static void test_torchbin_read(void **state) {
     (void)state;
     rt_tensor_dict *exp = rt_safetensors_load(FIX "expected.safetensors");
     assert_non_null(exp);
-    const char *files[] = {FIX "state.bin", FIX "archive.bin"};
-    for (int f = 0; f < 2; f++) {
+    const char *files[] = {FIX "state.bin", FIX "archive.bin", FIX "proto4.bin"};
+    for (int f = 0; f < 3; f++) {
         rt_tensor_dict *d = rt_io_load(files[f]);
         if (!d) fail_msg("%s", rt_last_error());
         same_dict(d, exp, f ? "extra." : NULL);
