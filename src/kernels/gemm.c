@@ -169,7 +169,7 @@ void rt_sgemm_batch(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alp
 #ifdef RT_VW
     int nt = omp_get_max_threads();
     bool small = M > 0 && N > 0 && K > 0 && K <= SMALL_MAX_K && M * N * K <= (int64_t)1 << 22;
-    if (small && batch >= 2 * nt && !omp_in_parallel()) {
+    if (small && nt > 1 && batch >= 2 * nt && !omp_in_parallel()) {
         int64_t npad = (N + NR - 1) / NR * NR;
 #pragma omp parallel
         {
