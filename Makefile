@@ -48,6 +48,7 @@ TEST_SRC := $(sort $(wildcard tests/unit/test_*.c))
 TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 
+.DEFAULT_GOAL := all
 .PHONY: all deps run test unit asan parity bench fuzz install clean
 all: deps
 	@$(MAKE) --no-print-directory $(BUILD)/retort

@@ -263,8 +263,8 @@ if #args == 0 and as_script then
 end
 local ok, res = pcall(main, args)
 if not ok then
-  if as_script and type(res) == "string" and res:match("^finetune:") then
-    io.stderr:write(res, "\n")
+  if as_script and type(res) == "string" and not res:find("interrupted", 1, true) then
+    io.stderr:write(res:match("^finetune:") and res or ("finetune: " .. res), "\n")
     os.exit(2)
   end
   error(res, 0)

@@ -12,11 +12,13 @@ local now = rt._bench.now
 
 local function best(reps, fn)
   fn()   -- warm-up (allocator cache, page faults)
+  collectgarbage()
   local b = math.huge
   for _ = 1, reps do
     local t0 = now()
     fn()
     b = math.min(b, now() - t0)
+    collectgarbage()   -- free this rep's tensors (untimed), as refcounting does in PyTorch
   end
   return b
 end

@@ -5,6 +5,7 @@
   storage with different offsets, a transposed view, a Parameter, half/bf16/
   int64/bool/int8 tensors, a 0-dim tensor, nested dict, int/str extras.
 - archive.bin: the same state_dict written through a buffer (folder "archive/").
+- proto4.bin: the same with pickle protocol 4 (folder "proto4/").
 - expected.safetensors: the values rt.load(state.bin) must give (f32 for half).
 - legacy.bin: the pre-1.6 non-zip format (must be rejected clearly).
 - deflated.bin: state.bin with deflate-compressed entries (rejected clearly).
@@ -56,12 +57,18 @@ def _expected(sd):
     return exp
 
 
+def _info(name, method=zipfile.ZIP_STORED):
+    zi = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))   # deterministic bytes
+    zi.compress_type = method
+    return zi
+
+
 def _evil(path, module, name, arg):
     body = b"\x80\x02c" + module.encode() + b"\n" + name.encode() + b"\n" + \
         pickle.dumps((arg,), protocol=2)[2:-1] + b"R."
     with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as z:
-        z.writestr("archive/data.pkl", body)
-        z.writestr("archive/version", "3\n")
+        z.writestr(_info("archive/data.pkl"), body)
+        z.writestr(_info("archive/version"), "3\n")
 
 
 def generate(out):
@@ -73,6 +80,7 @@ def generate(out):
     torch.save(sd, buf)
     with open(os.path.join(out, "archive.bin"), "wb") as f:
         f.write(buf.getvalue())
+    torch.save(sd, os.path.join(out, "proto4.bin"), pickle_protocol=4)   # FRAME, STACK_GLOBAL, MEMOIZE
     exp = _expected(sd)
     exp["extra.nested"] = outer["extra"]["nested"]
     save_safetensors(os.path.join(out, "expected.safetensors"), exp)
@@ -80,7 +88,7 @@ def generate(out):
     with zipfile.ZipFile(os.path.join(out, "state.bin")) as zi, \
             zipfile.ZipFile(os.path.join(out, "deflated.bin"), "w", zipfile.ZIP_DEFLATED) as zo:
         for n in zi.namelist():
-            zo.writestr(n, zi.read(n))
+            zo.writestr(_info(n, zipfile.ZIP_DEFLATED), zi.read(n))
     _evil(os.path.join(out, "evil_system.bin"), "posix", "system", "echo pwned > /tmp/retort_pwned")
     _evil(os.path.join(out, "evil_eval.bin"), "builtins", "eval", "print('pwned')")
     mixed = {

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -14,8 +15,8 @@
 
 /* ---- CRC32C ---- */
 static uint32_t crc32c_table[8][256];
-static uint32_t crc32_table[256];
-static int tables_ready;
+static uint32_t crc32_table[8][256];
+static pthread_once_t tables_once = PTHREAD_ONCE_INIT;
 
 static void init_tables(void) {
     for (uint32_t i = 0; i < 256; i++) {
@@ -25,12 +26,13 @@ static void init_tables(void) {
             d = (d >> 1) ^ (0xEDB88320u & (0u - (d & 1)));
         }
         crc32c_table[0][i] = c;
-        crc32_table[i] = d;
+        crc32_table[0][i] = d;
     }
     for (int t = 1; t < 8; t++)
-        for (int i = 0; i < 256; i++)
+        for (int i = 0; i < 256; i++) {
             crc32c_table[t][i] = (crc32c_table[t - 1][i] >> 8) ^ crc32c_table[0][crc32c_table[t - 1][i] & 0xff];
-    tables_ready = 1;
+            crc32_table[t][i] = (crc32_table[t - 1][i] >> 8) ^ crc32_table[0][crc32_table[t - 1][i] & 0xff];
+        }
 }
 
 uint32_t rt_crc32c_extend(uint32_t crc, const void *data, size_t n) {
@@ -46,7 +48,7 @@ uint32_t rt_crc32c_extend(uint32_t crc, const void *data, size_t n) {
     c = (uint32_t)c64;
     for (; n; n--, p++) c = _mm_crc32_u8(c, *p);
 #else
-    if (!tables_ready) init_tables();
+    pthread_once(&tables_once, init_tables);
     for (; n >= 8; n -= 8, p += 8) {
         uint32_t lo = c ^ rt_rd32(p), hi = rt_rd32(p + 4);
         c = crc32c_table[7][lo & 0xff] ^ crc32c_table[6][(lo >> 8) & 0xff] ^
@@ -60,10 +62,17 @@ uint32_t rt_crc32c_extend(uint32_t crc, const void *data, size_t n) {
 }
 
 uint32_t rt_crc32_extend(uint32_t crc, const void *data, size_t n) {
-    if (!tables_ready) init_tables();
+    pthread_once(&tables_once, init_tables);
     const uint8_t *p = data;
     uint32_t c = ~crc;
-    for (; n; n--, p++) c = (c >> 8) ^ crc32_table[(c ^ *p) & 0xff];
+    for (; n >= 8; n -= 8, p += 8) {                 /* slice-by-8 */
+        uint32_t lo = c ^ rt_rd32(p), hi = rt_rd32(p + 4);
+        c = crc32_table[7][lo & 0xff] ^ crc32_table[6][(lo >> 8) & 0xff] ^
+            crc32_table[5][(lo >> 16) & 0xff] ^ crc32_table[4][lo >> 24] ^
+            crc32_table[3][hi & 0xff] ^ crc32_table[2][(hi >> 8) & 0xff] ^
+            crc32_table[1][(hi >> 16) & 0xff] ^ crc32_table[0][hi >> 24];
+    }
+    for (; n; n--, p++) c = (c >> 8) ^ crc32_table[0][(c ^ *p) & 0xff];
     return ~c;
 }
 

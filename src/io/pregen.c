@@ -3,6 +3,7 @@
 
 #include <cJSON.h>
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,7 +54,7 @@ static int ints(const cJSON *a, int64_t **out, int *n) {
     if (!*out) return -1;
     *n = 0;
     for (const cJSON *x = a->child; x; x = x->next) {
-        if (!cJSON_IsNumber(x) || x->valuedouble != (double)(int64_t)x->valuedouble) return -1;
+        if (!cJSON_IsNumber(x) || !(fabs(x->valuedouble) <= 9.0e15) || x->valuedouble != floor(x->valuedouble)) return -1;
         (*out)[(*n)++] = (int64_t)x->valuedouble;
     }
     return 0;

@@ -5,6 +5,7 @@
 
 #include <cJSON.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -95,7 +96,7 @@ static rt_tensor_dict *parse(rt_storage *s, size_t len, const char *label) {
         int k = 0;
         for (cJSON *x = jsh->child; x; x = x->next, k++) {
             double v = cJSON_IsNumber(x) ? x->valuedouble : -1;
-            if (v < 0 || v != (double)(int64_t)v || v > 9.0e15) { rt_errorf(RT_ESHAPE, "%s: tensor '%s': bad shape entry %d", label, name, k + 1); goto fail; }
+            if (!(v >= 0 && v <= 9.0e15) || v != floor(v)) { rt_errorf(RT_ESHAPE, "%s: tensor '%s': bad shape entry %d", label, name, k + 1); goto fail; }
             shape[k] = (int64_t)v;
             if (shape[k] && numel > UINT64_MAX / 16 / (uint64_t)shape[k]) { rt_errorf(RT_ESHAPE, "%s: tensor '%s': shape too large", label, name); goto fail; }
             numel *= (uint64_t)shape[k];
@@ -104,7 +105,7 @@ static rt_tensor_dict *parse(rt_storage *s, size_t len, const char *label) {
             rt_errorf(RT_EFORMAT, "%s: tensor '%s': data_offsets must be [begin, end]", label, name); goto fail;
         }
         double db = jof->child->valuedouble, de = jof->child->next->valuedouble;
-        if (db < 0 || de < db || db != (double)(uint64_t)db || de != (double)(uint64_t)de || de > 1.8e19) {
+        if (!(db >= 0 && de >= db && de <= 1.8e19) || db != floor(db) || de != floor(de)) {
             rt_errorf(RT_EFORMAT, "%s: tensor '%s': bad data_offsets [%.0f, %.0f]", label, name, db, de); goto fail;
         }
         uint64_t b = (uint64_t)db, e = (uint64_t)de, size = (uint64_t)st_types[ti].size;

@@ -295,7 +295,7 @@ static rt_feature *add(rt_example *ex, const char *name, rt_feature_kind k, int6
 rt_status rt_example_add_int64(rt_example *ex, const char *name, const int64_t *v, int64_t n) {
     rt_feature *f = add(ex, name, RT_FEAT_INT64, 0);
     if (!f || !(f->i64 = malloc((size_t)(n ? n : 1) * 8))) return rt_errorf(RT_ENOMEM, "example: out of memory");
-    memcpy(f->i64, v, (size_t)n * 8);
+    if (n) memcpy(f->i64, v, (size_t)n * 8);
     f->n = n;
     return RT_OK;
 }
@@ -303,7 +303,7 @@ rt_status rt_example_add_int64(rt_example *ex, const char *name, const int64_t *
 rt_status rt_example_add_float(rt_example *ex, const char *name, const float *v, int64_t n) {
     rt_feature *f = add(ex, name, RT_FEAT_FLOAT, 0);
     if (!f || !(f->f32 = malloc((size_t)(n ? n : 1) * 4))) return rt_errorf(RT_ENOMEM, "example: out of memory");
-    memcpy(f->f32, v, (size_t)n * 4);
+    if (n) memcpy(f->f32, v, (size_t)n * 4);
     f->n = n;
     return RT_OK;
 }

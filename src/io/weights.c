@@ -31,8 +31,9 @@ rt_tensor_dict *rt_io_load(const char *path) {
     size_t n = fread(head, 1, sizeof head, f);
     fclose(f);
     if (n >= 4 && memcmp(head, "PK\3\4", 4) == 0) return rt_torchbin_load(path);
-    if (n >= 2 && head[0] == 0x80 && head[1] <= 5) return rt_torchbin_load(path);   /* legacy: clear error */
+    /* safetensors first: its 8-byte header length can begin with 0x80 0x02..0x05 */
     if (n >= 9 && head[8] == '{') return rt_safetensors_load(path);
+    if (n >= 2 && head[0] == 0x80 && head[1] <= 5) return rt_torchbin_load(path);   /* legacy: clear error */
     rt_errorf(RT_EFORMAT, "%s: unknown weight file format (not safetensors, not a zip-based torch.save file)", path);
     return NULL;
 }

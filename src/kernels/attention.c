@@ -24,32 +24,17 @@ static void gather_sbd(int64_t B, int64_t H, int64_t S, int64_t D, rt_heads x, f
                    (size_t)D * sizeof(float));
 }
 
-/* [BH][S][X] <-> [S][BH][X] for contiguous arrays: to_sbx copies src [BH][S][X]
- * into dst [S][BH][X]; otherwise src [S][BH][X] is ADDED into dst [BH][S][X]. */
-static void swap_bh_s(const float *src, float *dst, int64_t BH, int64_t S, int64_t X, bool to_sbx) {
-#pragma omp parallel for collapse(2) schedule(static) if (BH * S * X > 65536)
-    for (int64_t bh = 0; bh < BH; bh++)
-        for (int64_t i = 0; i < S; i++) {
-            if (to_sbx) {
-                memcpy(dst + (i * BH + bh) * X, src + (bh * S + i) * X, (size_t)X * sizeof(float));
-            } else {
-                const float *a = src + (i * BH + bh) * X;
-                float *o = dst + (bh * S + i) * X;
-#pragma omp simd
-                for (int64_t x = 0; x < X; x++) o[x] += a[x];
-            }
-        }
-}
-
-/* out[i] = alpha * a[i] · op(rel[i]) for every query position i: S GEMMs of
- * [BH, K] x [K, N] (a, out: [S][BH][*] contiguous), spread across threads. */
+/* For every query position i: out_i = alpha * a_i · op(Rel[i]) + beta * out_i, a_i
+ * [BH, K] at a + i*sa (row stride lda), out_i [BH, N] at out + i*so (row stride
+ * ldc): S GEMMs spread across threads; strided rows need no copies. */
 static rt_status rel_gemms(bool trans_rel, int64_t S, int64_t BH, int64_t N, int64_t K, float alpha,
-                           const float *a, const float *rel, int64_t D, float *out) {
+                           const float *a, int64_t lda, int64_t sa, const float *rel, int64_t D,
+                           float beta, float *out, int64_t ldc, int64_t so) {
     const float **pa = malloc((size_t)S * sizeof *pa), **pb = malloc((size_t)S * sizeof *pb);
     float **pc = malloc((size_t)S * sizeof *pc);
     if (!pa || !pb || !pc) { free(pa); free(pb); free(pc); return nomem("attention"); }
-    for (int64_t i = 0; i < S; i++) { pa[i] = a + i * BH * K; pb[i] = rel + i * S * D; pc[i] = out + i * BH * N; }
-    rt_sgemm_batch(false, trans_rel, BH, N, K, alpha, pa, K, pb, D, 0.0f, pc, N, S);
+    for (int64_t i = 0; i < S; i++) { pa[i] = a + i * sa; pb[i] = rel + i * S * D; pc[i] = out + i * so; }
+    rt_sgemm_batch(false, trans_rel, BH, N, K, alpha, pa, lda, pb, D, beta, pc, ldc, S);
     free(pa); free(pb); free(pc);
     return RT_OK;
 }
@@ -77,12 +62,10 @@ rt_status rt_attn_scores_fwd(int64_t B, int64_t H, int64_t S, int64_t D, rt_head
     rt_sgemm_batch(false, true, S, S, D, scale, p.a, q.ss, p.b, k.ss, 0.0f, p.c, S, BH);
     ptrs_free(&p);
     if (rel) {   /* scores[bh, i, :] += scale * q[bh, i, :] · Rel[i]ᵀ */
-        float *qs = malloc((size_t)(S * BH * (D + S)) * sizeof(float));
+        float *qs = malloc((size_t)(S * BH * D) * sizeof(float));
         if (!qs) return nomem("attention_scores");
-        float *r = qs + S * BH * D;
         gather_sbd(B, H, S, D, q, qs);
-        rt_status st = rel_gemms(true, S, BH, S, D, scale, qs, rel, D, r);
-        if (st == RT_OK) swap_bh_s(r, scores, BH, S, S, false);
+        rt_status st = rel_gemms(true, S, BH, S, D, scale, qs, D, BH * D, rel, D, 1.0f, scores, S * S, S);
         free(qs);
         if (st != RT_OK) return st;
     }
@@ -114,13 +97,7 @@ rt_status rt_attn_scores_bwd(int64_t B, int64_t H, int64_t S, int64_t D, rt_head
         }
         rt_sgemm_batch(false, false, S, D, S, scale, p.a, S, p.b, k.ss, 0.0f, p.c, D, BH);
         if (rel) {   /* gq[bh, i, :] += scale * gs[bh, i, :] · Rel[i] */
-            float *g = malloc((size_t)(S * BH * (S + D)) * sizeof(float));
-            if (!g) { ptrs_free(&p); return nomem("attention_scores backward"); }
-            float *t = g + S * BH * S;
-            swap_bh_s(gs, g, BH, S, S, true);
-            rt_status st = rel_gemms(false, S, BH, D, S, scale, g, rel, D, t);
-            if (st == RT_OK) swap_bh_s(t, gq, BH, S, D, false);
-            free(g);
+            rt_status st = rel_gemms(false, S, BH, D, S, scale, gs, S * S, S, rel, D, 1.0f, gq, S * D, D);
             if (st != RT_OK) { ptrs_free(&p); return st; }
         }
     }
@@ -145,12 +122,10 @@ rt_status rt_attn_context_fwd(int64_t B, int64_t H, int64_t S, int64_t D, const 
     rt_sgemm_batch(false, false, S, D, S, 1.0f, p.a, S, p.b, v.ss, 0.0f, p.c, ctx.ss, BH);
     ptrs_free(&p);
     if (rel) {   /* t[i][bh][:] = p[bh, i, :] · Rel[i], then ctx[b,h,i,:] += t[i][bh][:] */
-        float *ps = malloc((size_t)(S * BH * (S + D)) * sizeof(float));
-        if (!ps) return nomem("attention_context");
-        float *t = ps + S * BH * S;
-        swap_bh_s(pr, ps, BH, S, S, true);
-        rt_status st = rel_gemms(false, S, BH, D, S, 1.0f, ps, rel, D, t);
-        if (st != RT_OK) { free(ps); return st; }
+        float *t = malloc((size_t)(S * BH * D) * sizeof(float));
+        if (!t) return nomem("attention_context");
+        rt_status st = rel_gemms(false, S, BH, D, S, 1.0f, pr, S * S, S, rel, D, 0.0f, t, D, BH * D);
+        if (st != RT_OK) { free(t); return st; }
 #pragma omp parallel for collapse(2) schedule(static) if (BH * S * D > 65536)
         for (int64_t bh = 0; bh < BH; bh++)
             for (int64_t i = 0; i < S; i++) {
@@ -159,7 +134,7 @@ rt_status rt_attn_context_fwd(int64_t B, int64_t H, int64_t S, int64_t D, const 
 #pragma omp simd
                 for (int64_t d = 0; d < D; d++) o[d] += s[d];
             }
-        free(ps);
+        free(t);
     }
     return RT_OK;
 }
@@ -182,12 +157,10 @@ rt_status rt_attn_context_bwd(int64_t B, int64_t H, int64_t S, int64_t D, const 
     }
     ptrs_free(&p);
     if (rel) {   /* gp[bh, i, :] += gctx[bh, i, :] · Rel[i]ᵀ */
-        float *gs = malloc((size_t)(S * BH * (D + S)) * sizeof(float));
+        float *gs = malloc((size_t)(S * BH * D) * sizeof(float));
         if (!gs) return nomem("attention_context backward");
-        float *r = gs + S * BH * D;
         gather_sbd(B, H, S, D, gctx, gs);
-        rt_status st = rel_gemms(true, S, BH, S, D, 1.0f, gs, rel, D, r);
-        if (st == RT_OK) swap_bh_s(r, gp, BH, S, S, false);
+        rt_status st = rel_gemms(true, S, BH, S, D, 1.0f, gs, D, BH * D, rel, D, 1.0f, gp, S * S, S);
         free(gs);
         if (st != RT_OK) return st;
     }

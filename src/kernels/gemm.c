@@ -101,28 +101,19 @@ static void pack_b(bool tb, int64_t K, int64_t N, const float *B, int64_t ldb, f
     }
 }
 
-/* Ap[k][MR] = op(A)[i0 + r][k], zero-padded rows */
-static void pack_a(bool ta, int64_t K, int64_t mr, const float *A, int64_t lda, int64_t i0, float *ap) {
-    for (int64_t k = 0; k < K; k++) {
-        float *d = ap + k * MR;
-        for (int64_t r = 0; r < mr; r++) d[r] = ta ? A[k * lda + i0 + r] : A[(i0 + r) * lda + k];
-        for (int64_t r = mr; r < MR; r++) d[r] = 0.0f;
-    }
-}
-
-static void ukernel(int64_t K, const float *ap, const float *bp, float alpha, float beta,
-                    float *C, int64_t ldc, int64_t mr, int64_t nr) {
+static void ukernel(int64_t K, const float *const *a, int64_t ak, const float *bp, float alpha,
+                    float beta, float *C, int64_t ldc, int64_t mr, int64_t nr) {
     rt_vf c00 = rt_vset1(0.0f), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00,
           c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
     for (int64_t k = 0; k < K; k++) {
-        rt_vf b0 = rt_vload(bp + k * NR), b1 = rt_vload(bp + k * NR + RT_VW), a;
-        const float *pa = ap + k * MR;
-        a = rt_vset1(pa[0]); c00 = rt_vfma(a, b0, c00); c01 = rt_vfma(a, b1, c01);
-        a = rt_vset1(pa[1]); c10 = rt_vfma(a, b0, c10); c11 = rt_vfma(a, b1, c11);
-        a = rt_vset1(pa[2]); c20 = rt_vfma(a, b0, c20); c21 = rt_vfma(a, b1, c21);
-        a = rt_vset1(pa[3]); c30 = rt_vfma(a, b0, c30); c31 = rt_vfma(a, b1, c31);
-        a = rt_vset1(pa[4]); c40 = rt_vfma(a, b0, c40); c41 = rt_vfma(a, b1, c41);
-        a = rt_vset1(pa[5]); c50 = rt_vfma(a, b0, c50); c51 = rt_vfma(a, b1, c51);
+        rt_vf b0 = rt_vload(bp + k * NR), b1 = rt_vload(bp + k * NR + RT_VW), v;
+        int64_t o = k * ak;
+        v = rt_vset1(a[0][o]); c00 = rt_vfma(v, b0, c00); c01 = rt_vfma(v, b1, c01);
+        v = rt_vset1(a[1][o]); c10 = rt_vfma(v, b0, c10); c11 = rt_vfma(v, b1, c11);
+        v = rt_vset1(a[2][o]); c20 = rt_vfma(v, b0, c20); c21 = rt_vfma(v, b1, c21);
+        v = rt_vset1(a[3][o]); c30 = rt_vfma(v, b0, c30); c31 = rt_vfma(v, b1, c31);
+        v = rt_vset1(a[4][o]); c40 = rt_vfma(v, b0, c40); c41 = rt_vfma(v, b1, c41);
+        v = rt_vset1(a[5][o]); c50 = rt_vfma(v, b0, c50); c51 = rt_vfma(v, b1, c51);
     }
     rt_vf acc[MR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
     rt_vf va = rt_vset1(alpha), vb = rt_vset1(beta);
@@ -148,16 +139,18 @@ static void ukernel(int64_t K, const float *ap, const float *bp, float alpha, fl
         }
 }
 
-/* One small GEMM with this thread's buffers (bp: K * roundup(N, NR), ap: K * MR). */
+/* One small GEMM with this thread's packing buffer (bp: K * roundup(N, NR)). */
 static void small_gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha,
                        const float *A, int64_t lda, const float *B, int64_t ldb,
-                       float beta, float *C, int64_t ldc, float *bp, float *ap) {
+                       float beta, float *C, int64_t ldc, float *bp) {
     pack_b(tb, K, N, B, ldb, bp);
+    int64_t rs = ta ? 1 : lda, ak = ta ? lda : 1;   /* op(A)[i][k] = A[i*rs + k*ak] */
     for (int64_t i0 = 0; i0 < M; i0 += MR) {
         int64_t mr = M - i0 < MR ? M - i0 : MR;
-        pack_a(ta, K, mr, A, lda, i0, ap);
+        const float *a[MR];
+        for (int64_t r = 0; r < MR; r++) a[r] = A + (i0 + (r < mr ? r : mr - 1)) * rs;
         for (int64_t j0 = 0; j0 < N; j0 += NR)
-            ukernel(K, ap, bp + j0 * K, alpha, beta, C + i0 * ldc + j0, ldc, mr,
+            ukernel(K, a, ak, bp + j0 * K, alpha, beta, C + i0 * ldc + j0, ldc, mr,
                     N - j0 < NR ? N - j0 : NR);
     }
 }
@@ -169,16 +162,15 @@ void rt_sgemm_batch(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alp
 #ifdef RT_VW
     int nt = omp_get_max_threads();
     bool small = M > 0 && N > 0 && K > 0 && K <= SMALL_MAX_K && M * N * K <= (int64_t)1 << 22;
-    if (small && batch >= 2 * nt && !omp_in_parallel()) {
+    if (small && nt > 1 && batch >= 2 * nt && !omp_in_parallel()) {
         int64_t npad = (N + NR - 1) / NR * NR;
 #pragma omp parallel
         {
-            float *bp = malloc((size_t)(K * npad + K * MR) * sizeof(float));
+            float *bp = malloc((size_t)(K * npad) * sizeof(float));
 #pragma omp for schedule(static)
             for (int64_t i = 0; i < batch; i++) {
                 if (bp) {
-                    small_gemm(ta, tb, M, N, K, alpha, A[i], lda, B[i], ldb, beta, C[i], ldc,
-                               bp, bp + K * npad);
+                    small_gemm(ta, tb, M, N, K, alpha, A[i], lda, B[i], ldb, beta, C[i], ldc, bp);
                     continue;
                 }
                 /* no packing buffer (out of memory): plain loops, still correct */

@@ -159,3 +159,20 @@ T.test("rt.io pregenerated JSON (TinyBERT) round trip and errors", function()
   T.raises(function() for _ in rt.io.pregenerated(p) do end end, "epoch_0.json:3: 'segment_ids' and 'tokens' differ")
   os.execute("rm -rf '" .. dir .. "'")
 end)
+
+-- Regression: a safetensors header whose length starts with bytes 0x80 0x02..0x05
+-- (lengths 0x280..0x5ff) must not be mistaken for a legacy torch.save pickle.
+T.test("safetensors with a 0x2xx-0x5xx header length loads", function()
+  local dir = T.tmpdir()
+  local path = dir .. "/h.safetensors"
+  local found = false
+  for pad = 500, 1500 do                  -- find a metadata size giving such a length
+    rt.save(path, { x = rt.ones(2, 2) }, { pad = string.rep("p", pad) })
+    local f = assert(io.open(path, "rb")); local head = f:read(2); f:close()
+    if head:byte(1) == 0x80 and head:byte(2) >= 2 and head:byte(2) <= 5 then found = true; break end
+  end
+  T.ok(found, "no padding produced a 0x80-leading header length")
+  local t = rt.load(path)
+  T.eq(t.x:sum():item(), 4)
+  os.remove(path)
+end)

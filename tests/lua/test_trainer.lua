@@ -181,3 +181,38 @@ T.test("trainer max_steps and progress lines off a terminal", function()
   T.eq(s.step, 5); T.eq(s.stopped, "max_steps")
   T.eq(Trainer.permutation(5, 3)[1], Trainer.permutation(5, 3)[1])
 end)
+
+T.test("trainer: a real SIGINT (Ctrl-C) in `retort script.lua` saves a checkpoint and stops", function()
+  local bin = os.getenv("RETORT_BIN") or "build/retort"
+  local dir = T.tmpdir()
+  local path = dir .. "/sig.lua"
+  local f = assert(io.open(path, "w"))
+  f:write([==[
+local Trainer = require "retort.trainer"
+local dir = arg[1]
+local pid = io.popen("echo $PPID"):read("l")
+rt.manual_seed(1)
+local W = (rt.randn(3, 4) * 0.1):requires_grad()
+local m = { named_parameters = function() return { w = W } end }
+local train = {}
+for i = 1, 40 do train[i] = i end
+local calls = 0
+local tr = Trainer.new{ model = m, train = train, batch_size = 4, epochs = 2, output_dir = dir, progress = false,
+  collate = function(l) return l end,
+  optim = { name = "adamw", lr = 0.01 },
+  step_fn = function()
+    calls = calls + 1
+    if calls == 5 then io.popen("kill -INT " .. pid):close() end
+    local x = rt.randn(2, 4)
+    return (rt.F.linear(x, W) * rt.F.linear(x, W)):mean()
+  end }
+local s = tr:fit()
+print("stopped", s.stopped, s.step, s.checkpoint)
+]==])
+  f:close()
+  local p = io.popen(bin .. " " .. path .. " " .. dir .. "/out 2>&1")
+  local out = p:read("a"); p:close()
+  T.ok(out:find("stopped\tinterrupted\t4\t", 1, true), out)
+  T.eq(Trainer.latest_checkpoint(dir .. "/out"), dir .. "/out/checkpoint-4")
+  Trainer.remove_tree(dir)
+end)

@@ -203,10 +203,53 @@ static void test_corrupt(void **state) {
     assert_int_equal(system(cmd), 0);
 }
 
+/* A hand-built table whose data block is snappy-compressed (TF writes raw blocks). */
+static void test_snappy_table(void **state) {
+    (void)state;
+    uint8_t blk[128], t[512];
+    size_t n = 0, p = 0;
+    static const uint8_t hdr[] = {0x08, 0x01}, ent[] = {0x08, 0x01, 0x12, 0x04, 0x12, 0x02, 0x08, 0x02, 0x28, 0x08};
+    blk[n++] = 0; blk[n++] = 0; blk[n++] = sizeof hdr;                  /* key "" */
+    memcpy(blk + n, hdr, sizeof hdr); n += sizeof hdr;
+    blk[n++] = 0; blk[n++] = 1; blk[n++] = sizeof ent; blk[n++] = 'v';  /* key "v" */
+    memcpy(blk + n, ent, sizeof ent); n += sizeof ent;
+    rt_wr32(blk + n, 0); rt_wr32(blk + n + 4, 1); n += 8;               /* one restart at 0 */
+    t[p++] = (uint8_t)n;                                                 /* snappy: length, one literal */
+    t[p++] = (uint8_t)((n - 1) << 2);
+    memcpy(t + p, blk, n); p += n;
+    size_t dsize = p;
+    t[p] = 1;                                                            /* type snappy */
+    rt_wr32(t + p + 1, rt_crc32c_mask(rt_crc32c(t, p + 1)));
+    p += 5;
+    size_t ioff = p, q = p;
+    t[q++] = 0; t[q++] = 1; t[q++] = 2; t[q++] = 'v'; t[q++] = 0; t[q++] = (uint8_t)dsize;
+    rt_wr32(t + q, 0); rt_wr32(t + q + 4, 1); q += 8;
+    size_t isize = q - ioff;
+    t[q] = 0;
+    rt_wr32(t + q + 1, rt_crc32c_mask(rt_crc32c(t + ioff, isize + 1)));
+    q += 5;
+    memset(t + q, 0, 48);
+    t[q] = 0; t[q + 1] = 0; t[q + 2] = (uint8_t)ioff; t[q + 3] = (uint8_t)isize;   /* metaindex, index handles */
+    rt_wr64(t + q + 40, 0xdb4775248b80fb57ull);
+    q += 48;
+    rt_tf_ckpt *c = rt_tfckpt_parse_index(t, q, "snappy.index");
+    if (!c) fail_msg("%s", rt_last_error());
+    assert_int_equal(c->n, 1);
+    assert_string_equal(c->v[0].name, "v");
+    assert_int_equal(c->v[0].ndim, 1);
+    assert_int_equal(c->v[0].shape[0], 2);
+    assert_int_equal(c->v[0].size, 8);
+    rt_tfckpt_free(c);
+    t[5] ^= 1;                                                           /* corrupt compressed data */
+    assert_null(rt_tfckpt_parse_index(t, q, "snappy.index"));
+    assert_non_null(strstr(rt_last_error(), "CRC mismatch"));
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_snappy),
+        cmocka_unit_test(test_snappy_table),
         cmocka_unit_test(test_read_tf_names),
         cmocka_unit_test(test_read_torch_names),
         cmocka_unit_test(test_many_blocks),

@@ -51,8 +51,8 @@ static void test_torchbin_read(void **state) {
     (void)state;
     rt_tensor_dict *exp = rt_safetensors_load(FIX "expected.safetensors");
     assert_non_null(exp);
-    const char *files[] = {FIX "state.bin", FIX "archive.bin"};
-    for (int f = 0; f < 2; f++) {
+    const char *files[] = {FIX "state.bin", FIX "archive.bin", FIX "proto4.bin"};
+    for (int f = 0; f < 3; f++) {
         rt_tensor_dict *d = rt_io_load(files[f]);
         if (!d) fail_msg("%s", rt_last_error());
         same_dict(d, exp, f ? "extra." : NULL);
@@ -211,6 +211,53 @@ static void test_torchbin_write(void **state) {
     rt_tdict_free(src);
 }
 
+/* A hand-made zip64 archive: one stored entry whose sizes and offset live in the
+ * zip64 extra field, a zip64 end-of-central-directory record and locator. */
+static void test_zip64(void **state) {
+    (void)state;
+    uint8_t b[512];
+    memset(b, 0, sizeof b);
+    const char *name = "a/data/0", *data = "0123456789";
+    size_t nl = strlen(name), p = 0;
+    uint32_t crc = rt_crc32_extend(0, data, 10);
+    rt_wr32(b, 0x04034b50u); rt_wr16(b + 8, 0); rt_wr32(b + 14, crc);
+    rt_wr32(b + 18, 0xffffffffu); rt_wr32(b + 22, 0xffffffffu); rt_wr16(b + 26, (uint16_t)nl); rt_wr16(b + 28, 20);
+    memcpy(b + 30, name, nl);
+    rt_wr16(b + 30 + nl, 1); rt_wr16(b + 32 + nl, 16); rt_wr64(b + 34 + nl, 10); rt_wr64(b + 42 + nl, 10);
+    size_t doff = 30 + nl + 20;
+    memcpy(b + doff, data, 10);
+    p = doff + 10;
+    size_t cd = p;
+    rt_wr32(b + p, 0x02014b50u); rt_wr32(b + p + 16, crc); rt_wr32(b + p + 20, 0xffffffffu); rt_wr32(b + p + 24, 0xffffffffu);
+    rt_wr16(b + p + 28, (uint16_t)nl); rt_wr16(b + p + 30, 28); rt_wr32(b + p + 42, 0xffffffffu);
+    memcpy(b + p + 46, name, nl);
+    rt_wr16(b + p + 46 + nl, 1); rt_wr16(b + p + 48 + nl, 24);
+    rt_wr64(b + p + 50 + nl, 10); rt_wr64(b + p + 58 + nl, 10); rt_wr64(b + p + 66 + nl, 0);
+    p += 46 + nl + 28;
+    size_t cdsize = p - cd, e64 = p;
+    rt_wr32(b + p, 0x06064b50u); rt_wr64(b + p + 4, 44); rt_wr64(b + p + 24, 1); rt_wr64(b + p + 32, 1);
+    rt_wr64(b + p + 40, cdsize); rt_wr64(b + p + 48, cd);
+    p += 56;
+    rt_wr32(b + p, 0x07064b50u); rt_wr64(b + p + 8, e64); rt_wr32(b + p + 16, 1);
+    p += 20;
+    rt_wr32(b + p, 0x06054b50u); rt_wr16(b + p + 8, 0xffff); rt_wr16(b + p + 10, 0xffff);
+    rt_wr32(b + p + 12, 0xffffffffu); rt_wr32(b + p + 16, 0xffffffffu);
+    p += 22;
+    rt_zip *z = rt_zip_open_mem(b, p, "z64.zip");
+    if (!z) fail_msg("%s", rt_last_error());
+    assert_int_equal(z->n, 1);
+    assert_string_equal(z->e[0].name, name);
+    assert_int_equal(z->e[0].size, 10);
+    assert_int_equal(z->e[0].data_offset, doff);
+    const uint8_t *d = rt_zip_data(z, &z->e[0], 1);
+    assert_non_null(d);
+    assert_memory_equal(d, data, 10);
+    rt_zip_free(z);
+    rt_wr64(b + e64 + 56 + 8, 3);                  /* locator points at garbage */
+    assert_null(rt_zip_open_mem(b, p, "z64.zip"));
+    assert_non_null(strstr(rt_last_error(), "z64.zip: bad zip64 end-of-central-directory record"));
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_torchbin_read),
@@ -218,6 +265,7 @@ int main(void) {
         cmocka_unit_test(test_torchbin_corrupt),
         cmocka_unit_test(test_pickle_subset),
         cmocka_unit_test(test_torchbin_write),
+        cmocka_unit_test(test_zip64),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
