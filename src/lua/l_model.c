@@ -118,10 +118,14 @@ static int model_load(lua_State *L) {
     rt_load_opts o;
     memset(&o, 0, sizeof o);
     o.classifier_relu = -1;
+    o.regression = -1;
     bool quiet = false;
     if (lua_istable(L, 2)) {
         lua_getfield(L, 2, "strict"); o.strict = lua_toboolean(L, -1); lua_pop(L, 1);
         lua_getfield(L, 2, "quiet"); quiet = lua_toboolean(L, -1); lua_pop(L, 1);
+        if (lua_getfield(L, 2, "problem_type") == LUA_TSTRING)
+            o.regression = !strcmp(lua_tostring(L, -1), "regression");
+        lua_pop(L, 1);
         lua_getfield(L, 2, "num_labels"); o.num_labels = (int)luaL_optinteger(L, -1, 0); lua_pop(L, 1);
         if (lua_getfield(L, 2, "classifier_activation") == LUA_TSTRING) {
             const char *s = lua_tostring(L, -1);
@@ -559,7 +563,8 @@ static const rtl_reg funcs[] = {
      "classifier_activation (\"relu\" = TinyBERT classifier(relu(pooled)), \"none\" = standard),\n"
      "problem_type = \"regression\"."},
     {"load", model_load,
-     "rt.model.load(path [, {strict=false, num_labels=, heads=, classifier_activation=, quiet=}])\n"
+     "rt.model.load(path [, {strict=false, num_labels=, heads=, classifier_activation=, problem_type=,\n"
+     "                       quiet=}])\n"
      "  -> model, report. path: a folder with config.json or bert_config.json and\n"
      "model.safetensors | pytorch_model.bin | model.ckpt.index (TF1), or one of those files.\n"
      "Key fix-ups: gamma/beta -> weight/bias, missing or extra `bert.`/`module.` prefixes,\n"

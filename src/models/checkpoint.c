@@ -183,7 +183,9 @@ static void infer_config(rt_config *c, ckey *ks, int nk, const rt_load_opts *o) 
         c->heads = h;
     }
     if (c->heads & RT_HEAD_CLS && c->heads & RT_HEAD_TOKCLS) c->heads &= ~(unsigned)RT_HEAD_CLS;
+    if (o->regression >= 0) c->regression = o->regression == 1;
     if (o->num_labels > 0) c->num_labels = o->num_labels;
+    else if (o->regression == 1) c->num_labels = 1;
     else if (c->heads & (RT_HEAD_CLS | RT_HEAD_TOKCLS)) {
         int r = count_rows(ks, nk, "classifier.weight");
         if (r > 0 && !cJSON_has_num_labels(c)) c->num_labels = r;

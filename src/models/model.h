@@ -139,6 +139,7 @@ typedef struct {
     int num_labels;             /* 0: from config */
     unsigned heads;             /* 0: config / inferred from the weights */
     int classifier_relu;        /* -1: config / rule */
+    int regression;             /* -1: config, 0: classification, 1: problem_type regression */
     char report[4096];          /* missing / unexpected keys (out) */
     int n_missing, n_unexpected;
 } rt_load_opts;

@@ -288,3 +288,18 @@ T.test("classifier variant rule when the config does not say", function()
     os.execute("rm -rf '" .. dir .. "'")
   end
 end)
+
+T.test("load with a new head: num_labels, problem_type regression", function()
+  local m = rt.model.new(copy(tiny, {heads = {"mlm"}}))
+  local dir = T.tmpdir()
+  m:save(dir)
+  local r, rep = rt.model.load(dir, {quiet = true, heads = {"classifier"}, problem_type = "regression"})
+  T.eq(r.config.num_labels, 1)
+  T.eq(r.config.problem_type, "regression")
+  T.ok(rep:find("classifier.weight", 1, true) and rep:find("cls.predictions", 1, true), rep)
+  local o = r:forward{input_ids = ids, labels = rt.tensor({0.5, 1.0})}
+  T.eq(o.logits:shape()[2], 1)
+  local c = rt.model.load(dir, {quiet = true, heads = {"classifier"}, num_labels = 4})
+  T.eq(c:forward{input_ids = ids}.logits:shape()[2], 4)
+  os.execute("rm -rf '" .. dir .. "'")
+end)
