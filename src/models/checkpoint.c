@@ -83,14 +83,17 @@ static bool canon_name(const char *key, char *out, size_t n) {
     snprintf(out, n, "%s", k);
     replace_suffix(out, ".gamma", ".weight");
     replace_suffix(out, ".beta", ".bias");
-    if (!strncmp(out, "fit_denses.0.", 13)) memmove(out + 9, out + 12, strlen(out + 12) + 1),
-                                             memcpy(out, "fit_dense", 9);
+    if (!strncmp(out, "fit_denses.0.", 13)) {       /* TinyBERT v2: one projection per layer */
+        memmove(out + 9, out + 12, strlen(out + 12) + 1);
+        memcpy(out, "fit_dense", 9);
+    }
     static const char *under_bert[] = {"embeddings.", "encoder.", "pooler.", NULL};
     for (int i = 0; under_bert[i]; i++)
         if (!strncmp(out, under_bert[i], strlen(under_bert[i]))) {
-            char t2[512];
-            snprintf(t2, sizeof t2, "bert.%s", out);
-            snprintf(out, n, "%s", t2);
+            size_t len = strlen(out);
+            if (len + 6 > n) return false;
+            memmove(out + 5, out, len + 1);
+            memcpy(out, "bert.", 5);
             break;
         }
     if (!strcmp(out, "bert.embeddings.position_ids") || !strcmp(out, "cls.predictions.decoder.weight") ||

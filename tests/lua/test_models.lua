@@ -303,3 +303,21 @@ T.test("load with a new head: num_labels, problem_type regression", function()
   T.eq(c:forward{input_ids = ids}.logits:shape()[2], 4)
   os.execute("rm -rf '" .. dir .. "'")
 end)
+
+T.test("key fix-ups: module. prefix and TinyBERT v2 fit_denses.0", function()
+  local m = rt.model.new(copy(tiny, {fit_size = 12}))
+  m:eval()
+  local sd = {}
+  for k, v in pairs(m:named_parameters()) do sd["module." .. k:gsub("^fit_dense%.", "fit_denses.0.")] = v end
+  local dir = T.tmpdir()
+  rt.save(dir .. "/model.safetensors", sd)
+  local f = io.open(dir .. "/config.json", "w")
+  f:write('{"vocab_size": 30, "hidden_size": 8, "num_hidden_layers": 2, "num_attention_heads": 2, ' ..
+          '"intermediate_size": 12, "max_position_embeddings": 10}')
+  f:close()
+  local m2 = rt.model.load(dir, {strict = true})
+  T.eq(m2.config.fit_size, 12)
+  local a, b = m:forward{input_ids = ids}, m2:forward{input_ids = ids}
+  T.eq((a.fit_hidden_states[3] - b.fit_hidden_states[3]):abs():max():item(), 0)
+  os.execute("rm -rf '" .. dir .. "'")
+end)
