@@ -1,5 +1,7 @@
 /* ioutil.c — checksums, whole-file reads, atomic writes, half floats, varints. */
+#include <sys/mman.h>
 #include "ioutil.h"
+#include "../core/tensor.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -211,4 +213,21 @@ size_t rt_pb_put_varint(uint8_t *out, uint64_t v) {
     while (v >= 0x80) { out[n++] = (uint8_t)(v | 0x80); v >>= 7; }
     out[n++] = (uint8_t)v;
     return n;
+}
+
+rt_storage *rt_map_file_cow(const char *path, size_t len) {
+    rt_storage *s = rt_storage_mmap(path, 0, len);
+    if (!s) return NULL;
+    if (mprotect(s->map_base, s->map_len, PROT_READ | PROT_WRITE) != 0) {
+        rt_storage_release(s);
+        rt_errorf(RT_EIO, "%s: cannot map the file copy-on-write", path);
+        return NULL;
+    }
+    return s;
+}
+
+rt_storage *rt_storage_from_mem(const void *buf, size_t len) {
+    rt_storage *s = rt_storage_new(len ? len : 1);
+    if (s && len) memcpy(s->data, buf, len);
+    return s;
 }

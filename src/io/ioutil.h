@@ -33,6 +33,11 @@ float rt_f16_to_f32(uint16_t h);
 rt_status rt_read_file(const char *path, uint8_t **buf, size_t *len);
 /* Size of a regular file. */
 rt_status rt_file_size(const char *path, size_t *len);
+/* Map the whole of `path` copy-on-write: tensors viewing it can be changed in place
+ * (training) without touching the file. len must be rt_file_size's result (> 0). */
+struct rt_storage *rt_map_file_cow(const char *path, size_t len);
+/* An owned storage holding a copy of buf[0, len) (for the *_load_mem entry points). */
+struct rt_storage *rt_storage_from_mem(const void *buf, size_t len);
 
 /* Atomic writer: rt_atomic_open makes "<path>.tmp.XXXXXX" next to path;
  * rt_atomic_commit flushes, fsyncs, renames over path and fsyncs the directory;

@@ -241,22 +241,16 @@ rt_tensor_dict *rt_torchbin_load(const char *path) {
     size_t len;
     if (rt_file_size(path, &len)) return NULL;
     if (len == 0) { rt_errorf(RT_EFORMAT, "%s: empty file", path); return NULL; }
-    rt_storage *s = rt_storage_mmap(path, 0, len);
+    rt_storage *s = rt_map_file_cow(path, len);
     if (!s) return NULL;
-    if (mprotect(s->map_base, s->map_len, PROT_READ | PROT_WRITE) != 0) {
-        rt_storage_release(s);
-        rt_errorf(RT_EIO, "%s: cannot map the file copy-on-write", path);
-        return NULL;
-    }
     rt_tensor_dict *d = parse(s, len, path);
     rt_storage_release(s);
     return d;
 }
 
 rt_tensor_dict *rt_torchbin_load_mem(const void *buf, size_t len, const char *label) {
-    rt_storage *s = rt_storage_new(len ? len : 1);
+    rt_storage *s = rt_storage_from_mem(buf, len);
     if (!s) return NULL;
-    if (len) memcpy(s->data, buf, len);
     rt_tensor_dict *d = parse(s, len, label ? label : "<memory>");
     rt_storage_release(s);
     return d;
