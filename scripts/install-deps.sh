@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Install the Debian packages retort needs to build, test and run.
 # Idempotent: quiet when everything is present; runs `apt-get update` only when
-# something is missing. Usage: scripts/install-deps.sh [--dev]
+# something is missing. Usage: scripts/install-deps.sh [--test | --dev]
+#   --test also installs python3-torch, so `make test` checks that files retort writes
+#          as pytorch_model.bin load with torch.load (never needed to run retort)
 #   --dev  also installs the reference/benchmark tools (python3-torch, sklearn, ...)
 set -euo pipefail
 
@@ -14,10 +16,14 @@ PKGS=(
   gnuplot-nox
   python3-nbformat
 )
-DEV_PKGS=(python3-torch python3-numpy python3-sklearn python3-scipy python3-jieba)
+TEST_PKGS=(python3-torch python3-numpy)
+DEV_PKGS=("${TEST_PKGS[@]}" python3-sklearn python3-scipy python3-jieba)
 
 want=("${PKGS[@]}")
-[ "${1:-}" = "--dev" ] && want+=("${DEV_PKGS[@]}")
+case "${1:-}" in
+  --test) want+=("${TEST_PKGS[@]}") ;;
+  --dev) want+=("${DEV_PKGS[@]}") ;;
+esac
 
 missing=()
 for p in "${want[@]}"; do
