@@ -13,10 +13,6 @@
 #include <string.h>
 #include "rng.h"
 
-#define PHILOX_M0 0xD2511F53u
-#define PHILOX_M1 0xCD9E8D57u
-#define PHILOX_W0 0x9E3779B9u
-#define PHILOX_W1 0xBB67AE85u
 
 static rt_generator default_gen = {0x5eed5eedULL, 0};
 
@@ -24,15 +20,15 @@ static inline void philox(uint64_t seed, uint64_t ctr, uint32_t out[4]) {
     uint32_t c0 = (uint32_t)ctr, c1 = (uint32_t)(ctr >> 32), c2 = 0, c3 = 0;
     uint32_t k0 = (uint32_t)seed, k1 = (uint32_t)(seed >> 32);
     for (int r = 0; r < 10; r++) {
-        uint64_t p0 = (uint64_t)PHILOX_M0 * c0, p1 = (uint64_t)PHILOX_M1 * c2;
+        uint64_t p0 = (uint64_t)RT_PHILOX_M0 * c0, p1 = (uint64_t)RT_PHILOX_M1 * c2;
         uint32_t n0 = (uint32_t)(p1 >> 32) ^ c1 ^ k0;
         uint32_t n2 = (uint32_t)(p0 >> 32) ^ c3 ^ k1;
         c1 = (uint32_t)p1;
         c3 = (uint32_t)p0;
         c0 = n0;
         c2 = n2;
-        k0 += PHILOX_W0;
-        k1 += PHILOX_W1;
+        k0 += RT_PHILOX_W0;
+        k1 += RT_PHILOX_W1;
     }
     out[0] = c0; out[1] = c1; out[2] = c2; out[3] = c3;
 }
@@ -73,15 +69,15 @@ static void philox_blk(uint64_t seed, uint64_t ctr, uint32_t w[4][BLK]) {
         uint64_t c = ctr + (uint64_t)j;
         uint32_t c0 = (uint32_t)c, c1 = (uint32_t)(c >> 32), c2 = 0, c3 = 0, kk0 = k0, kk1 = k1;
         for (int r = 0; r < 10; r++) {
-            uint64_t p0 = (uint64_t)PHILOX_M0 * c0, p1 = (uint64_t)PHILOX_M1 * c2;
+            uint64_t p0 = (uint64_t)RT_PHILOX_M0 * c0, p1 = (uint64_t)RT_PHILOX_M1 * c2;
             uint32_t n0 = (uint32_t)(p1 >> 32) ^ c1 ^ kk0;
             uint32_t n2 = (uint32_t)(p0 >> 32) ^ c3 ^ kk1;
             c1 = (uint32_t)p1;
             c3 = (uint32_t)p0;
             c0 = n0;
             c2 = n2;
-            kk0 += PHILOX_W0;
-            kk1 += PHILOX_W1;
+            kk0 += RT_PHILOX_W0;
+            kk1 += RT_PHILOX_W1;
         }
         w[0][j] = c0; w[1][j] = c1; w[2][j] = c2; w[3][j] = c3;
     }

@@ -21,6 +21,12 @@ void rt_rng_fill_uniform(rt_generator *g, float *out, int64_t n, float lo, float
 void rt_rng_fill_normal(rt_generator *g, float *out, int64_t n, float mean, float std);
 /* The raw Philox4x32-10 block for (seed, counter): 4 words (for vectorised kernels). */
 void rt_philox(uint64_t seed, uint64_t ctr, uint32_t out[4]);
+/* Philox4x32-10 round multipliers and key increments (for vectorised copies of
+ * rt_philox that must produce the same stream, e.g. kernels/dropout.c). */
+#define RT_PHILOX_M0 0xD2511F53u
+#define RT_PHILOX_M1 0xCD9E8D57u
+#define RT_PHILOX_W0 0x9E3779B9u
+#define RT_PHILOX_W1 0xBB67AE85u
 /* Uniform integer in [0, n) for shuffling etc. */
 uint64_t rt_rng_randint(rt_generator *g, uint64_t n);
 

@@ -5,28 +5,13 @@
  * here 8 counters (32 elements) per AVX-512 step (4 counters with AVX2), in parallel, so the mask is
  * cheap enough to regenerate in backward instead of being stored. */
 #include "nn.h"
+#include "../core/rng.h"
 
 #include <math.h>
 #if defined(__AVX512F__) || defined(__AVX2__)
 #include <immintrin.h>
 #endif
 
-#define PH_M0 0xD2511F53u
-#define PH_M1 0xCD9E8D57u
-#define PH_W0 0x9E3779B9u
-#define PH_W1 0xBB67AE85u
-
-static void philox_block(uint64_t seed, uint64_t ctr, uint32_t out[4]) {
-    uint32_t c0 = (uint32_t)ctr, c1 = (uint32_t)(ctr >> 32), c2 = 0, c3 = 0;
-    uint32_t k0 = (uint32_t)seed, k1 = (uint32_t)(seed >> 32);
-    for (int r = 0; r < 10; r++) {
-        uint64_t p0 = (uint64_t)PH_M0 * c0, p1 = (uint64_t)PH_M1 * c2;
-        uint32_t n0 = (uint32_t)(p1 >> 32) ^ c1 ^ k0, n2 = (uint32_t)(p0 >> 32) ^ c3 ^ k1;
-        c1 = (uint32_t)p1; c3 = (uint32_t)p0; c0 = n0; c2 = n2;
-        k0 += PH_W0; k1 += PH_W1;
-    }
-    out[0] = c0; out[1] = c1; out[2] = c2; out[3] = c3;
-}
 
 /* keep iff (u >> 8) * 2^-24 >= p  <=>  (u >> 8) >= ceil(p * 2^24) */
 static inline uint32_t keep_threshold(float p) {
@@ -36,7 +21,7 @@ static inline uint32_t keep_threshold(float p) {
 
 bool rt_dropout_keep(uint64_t seed, uint64_t base, uint64_t i, float p) {
     uint32_t w[4];
-    philox_block(seed, base + i / 4, w);
+    rt_philox(seed, base + i / 4, w);
     return (w[i % 4] >> 8) >= keep_threshold(p);
 }
 
@@ -45,7 +30,7 @@ static void apply_scalar(const float *x, float *y, int64_t i0, int64_t i1, uint3
                          float scale, uint64_t seed, uint64_t base) {
     uint32_t w[4];
     for (int64_t i = i0; i < i1; i++) {
-        if (i == i0 || i % 4 == 0) philox_block(seed, base + (uint64_t)i / 4, w);
+        if (i == i0 || i % 4 == 0) rt_philox(seed, base + (uint64_t)i / 4, w);
         y[i] = (w[i % 4] >> 8) >= thr ? x[i] * scale : 0.0f;
     }
 }
@@ -60,7 +45,7 @@ static inline void philox8(uint64_t seed, uint64_t c, __m512i *out0, __m512i *ou
     __m512i c0 = _mm512_and_si512(cv, lo32), c1 = _mm512_srli_epi64(cv, 32);
     __m512i c2 = _mm512_setzero_si512(), c3 = _mm512_setzero_si512();
     uint32_t k0 = (uint32_t)seed, k1 = (uint32_t)(seed >> 32);
-    const __m512i m0 = _mm512_set1_epi64(PH_M0), m1 = _mm512_set1_epi64(PH_M1);
+    const __m512i m0 = _mm512_set1_epi64(RT_PHILOX_M0), m1 = _mm512_set1_epi64(RT_PHILOX_M1);
     for (int r = 0; r < 10; r++) {
         __m512i p0 = _mm512_mul_epu32(c0, m0), p1 = _mm512_mul_epu32(c2, m1);
         __m512i n0 = _mm512_xor_si512(_mm512_xor_si512(_mm512_srli_epi64(p1, 32), c1),
@@ -69,7 +54,7 @@ static inline void philox8(uint64_t seed, uint64_t c, __m512i *out0, __m512i *ou
                                       _mm512_set1_epi64(k1));
         c1 = _mm512_and_si512(p1, lo32); c3 = _mm512_and_si512(p0, lo32);
         c0 = n0; c2 = n2;
-        k0 += PH_W0; k1 += PH_W1;
+        k0 += RT_PHILOX_W0; k1 += RT_PHILOX_W1;
     }
     __m512i a = _mm512_or_si512(c0, _mm512_slli_epi64(c1, 32));   /* w0 w1 per counter */
     __m512i b = _mm512_or_si512(c2, _mm512_slli_epi64(c3, 32));   /* w2 w3 per counter */
@@ -86,7 +71,7 @@ static inline void philox4(uint64_t seed, uint64_t c, __m256i *out0, __m256i *ou
     __m256i c0 = _mm256_and_si256(cv, lo32), c1 = _mm256_srli_epi64(cv, 32);
     __m256i c2 = _mm256_setzero_si256(), c3 = _mm256_setzero_si256();
     uint32_t k0 = (uint32_t)seed, k1 = (uint32_t)(seed >> 32);
-    const __m256i m0 = _mm256_set1_epi64x(PH_M0), m1 = _mm256_set1_epi64x(PH_M1);
+    const __m256i m0 = _mm256_set1_epi64x(RT_PHILOX_M0), m1 = _mm256_set1_epi64x(RT_PHILOX_M1);
     for (int r = 0; r < 10; r++) {
         __m256i p0 = _mm256_mul_epu32(c0, m0), p1 = _mm256_mul_epu32(c2, m1);
         __m256i n0 = _mm256_xor_si256(_mm256_xor_si256(_mm256_srli_epi64(p1, 32), c1),
@@ -95,7 +80,7 @@ static inline void philox4(uint64_t seed, uint64_t c, __m256i *out0, __m256i *ou
                                       _mm256_set1_epi64x(k1));
         c1 = _mm256_and_si256(p1, lo32); c3 = _mm256_and_si256(p0, lo32);
         c0 = n0; c2 = n2;
-        k0 += PH_W0; k1 += PH_W1;
+        k0 += RT_PHILOX_W0; k1 += RT_PHILOX_W1;
     }
     __m256i a = _mm256_or_si256(c0, _mm256_slli_epi64(c1, 32));   /* w0 w1 per counter */
     __m256i b = _mm256_or_si256(c2, _mm256_slli_epi64(c3, 32));   /* w2 w3 per counter */
