@@ -71,6 +71,19 @@ end
 local function div(a, b) if b == 0 then return 0 end return a / b end
 local function fscore(p, r) if p + r == 0 then return 0 end return 2 * p * r / (p + r) end
 
+-- max over references of the overlap F1: overlap(ref) -> (common, reference length);
+-- pred_tokens is the prediction's token list (reading-comprehension metrics).
+local function best_overlap_f1(answers, pred_tokens, overlap)
+  if type(answers) == "string" then answers = { answers } end
+  local best = 0
+  for _, a in ipairs(answers) do
+    local common, nref = overlap(a)
+    local f = common > 0 and fscore(common / #pred_tokens, common / nref) or 0
+    if f > best then best = f end
+  end
+  return best
+end
+
 --- precision_recall_f1(pred, gold, opts) -> precision, recall, f1 (and per-label table).
 --- opts.average: "binary" (default; opts.pos_label, default 1), "macro", "micro", "weighted";
 --- opts.labels restricts the labels averaged (as sklearn's labels=).
@@ -357,22 +370,14 @@ M.squad_normalize = function(s) return (squad_normalize(s)) end
 
 --- squad_f1(prediction, answers) -> max token F1 over the reference answers (0..1).
 function M.squad_f1(pred, answers)
-  if type(answers) == "string" then answers = { answers } end
   local _, pt = squad_normalize(pred)
-  local best = 0
-  for _, a in ipairs(answers) do
+  return best_overlap_f1(answers, pt, function(a)
     local _, gt = squad_normalize(a)
     local cnt, common = {}, 0
     for _, w in ipairs(gt) do cnt[w] = (cnt[w] or 0) + 1 end
     for _, w in ipairs(pt) do if (cnt[w] or 0) > 0 then cnt[w] = cnt[w] - 1; common = common + 1 end end
-    local f = 0
-    if common > 0 then
-      local p, r = common / #pt, common / #gt
-      f = 2 * p * r / (p + r)
-    end
-    if f > best then best = f end
-  end
-  return best
+    return common, #gt
+  end)
 end
 
 --- squad_em(prediction, answers) -> 1 if the normalised prediction equals a reference.
@@ -510,20 +515,11 @@ end
 
 --- cmrc_f1(prediction, answers) -> max over references of the LCS-based F1 (0..1).
 function M.cmrc_f1(pred, answers)
-  if type(answers) == "string" then answers = { answers } end
   local ps = M.cmrc_segment(pred, true)
-  local best = 0
-  for _, a in ipairs(answers) do
+  return best_overlap_f1(answers, ps, function(a)
     local as = M.cmrc_segment(a, true)
-    local l = lcs_len(as, ps)
-    local f = 0
-    if l > 0 then
-      local p, r = l / #ps, l / #as
-      f = 2 * p * r / (p + r)
-    end
-    if f > best then best = f end
-  end
-  return best
+    return lcs_len(as, ps), #as
+  end)
 end
 
 --- cmrc_em(prediction, answers) -> 1 if a reference equals the prediction after
