@@ -27,6 +27,19 @@ static inline void vsqrt(float *o, const float *x, int64_t n) {
     for (; i < n; i++) o[i] = sqrtf(x[i]);
 }
 
+/* Adam moments for one block: m = b1 m + c1 g', v = b2 v + c2 g'^2 with
+ * g' = g * gs (gs == 1: exact); s = sqrt(v). */
+static inline void adam_moments(float *Mm, float *V, const float *G, float *s, int64_t len,
+                                float b1, float c1, float b2, float c2, float gs) {
+    #pragma omp simd
+    for (int64_t i = 0; i < len; i++) {
+        float gi = G[i] * gs;
+        Mm[i] = Mm[i] * b1 + c1 * gi;
+        V[i] = V[i] * b2 + c2 * gi * gi;
+    }
+    vsqrt(s, V, len);
+}
+
 static inline int64_t nblocks(int64_t n) { return (n + BLK - 1) / BLK; }
 
 void rt_k_adamw(float *w, const float *g, float *m, float *v, int64_t n, const rt_adam_hp *hp) {
@@ -44,13 +57,7 @@ void rt_k_adamw(float *w, const float *g, float *m, float *v, int64_t n, const r
         float *W = w + a, *Mm = m + a, *V = v + a;
         const float *G = g + a;
         float s[BLK];
-        #pragma omp simd
-        for (int64_t i = 0; i < len; i++) {
-            float gi = G[i] * gs;                 /* gs == 1: exact */
-            Mm[i] = Mm[i] * b1 + c1 * gi;
-            V[i] = V[i] * b2 + c2 * gi * gi;
-        }
-        vsqrt(s, V, len);
+        adam_moments(Mm, V, G, s, len, b1, c1, b2, c2, gs);
         #pragma omp simd
         for (int64_t i = 0; i < len; i++) W[i] = W[i] * decay + step_size * Mm[i] / (s[i] / bc2s + eps);
     }
@@ -68,13 +75,7 @@ void rt_k_adam_wd(float *w, const float *g, float *m, float *v, int64_t n, const
         float *W = w + a, *Mm = m + a, *V = v + a;
         const float *G = g + a;
         float s[BLK];
-        #pragma omp simd
-        for (int64_t i = 0; i < len; i++) {
-            float gi = G[i] * gs;
-            Mm[i] = Mm[i] * b1 + c1 * gi;
-            V[i] = V[i] * b2 + c2 * gi * gi;
-        }
-        vsqrt(s, V, len);
+        adam_moments(Mm, V, G, s, len, b1, c1, b2, c2, gs);
         #pragma omp simd
         for (int64_t i = 0; i < len; i++) {
             float u = Mm[i] / (s[i] + eps);
