@@ -81,12 +81,12 @@ unit-bins: $(TEST_BIN)
 run: all
 	@if [ -f lua/recipes/demo.lua ]; then $(BUILD)/retort lua/recipes/demo.lua; else $(BUILD)/retort; fi
 
-test: deps
+test:
 	@bash scripts/install-deps.sh --test
 	@$(MAKE) --no-print-directory $(BUILD)/retort unit-bins
 	@BUILD=$(BUILD) bash scripts/run-tests.sh
 
-asan: deps
+asan:
 	@bash scripts/install-deps.sh --test
 	@$(MAKE) --no-print-directory BUILD=build-asan OPT=-O1 \
 	  SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
