@@ -1,0 +1,149 @@
+/* l_pregen.c — rt.data.pregen_corpus: the C loop behind rt.pretrain.pregenerate
+ * (src/data/pregenerate.h). Lua reads the corpus in blocks, shows progress and
+ * writes the epoch files; C tokenizes and builds the instances on all threads. */
+#include <string.h>
+#include "l_text.h"
+#include "../core/parallel.h"
+#include "../data/pregenerate.h"
+
+#define PGC_MT "rt.PregenCorpus"
+typedef struct { rt_pg_corpus *c; } lpgc;
+
+static rt_pg_corpus *check_pgc(lua_State *L, int i) {
+    lpgc *u = luaL_checkudata(L, i, PGC_MT);
+    if (!u->c) luaL_error(L, "pregen corpus is closed");
+    return u->c;
+}
+
+static int pgc_gc(lua_State *L) {
+    lpgc *u = luaL_checkudata(L, 1, PGC_MT);
+    rt_pg_corpus_free(u->c);
+    u->c = NULL;
+    return 0;
+}
+
+static int threads_arg(lua_State *L, int i) {
+    int n = (int)luaL_optinteger(L, i, 0);
+    return n > 0 ? n : rt_get_threads();
+}
+
+/* rt.data.pregen_corpus(tokenizer, tmpdir) */
+static int l_pregen_corpus(lua_State *L) {
+    rt_tokenizer *t = rtl_check_tokenizer(L, 1);
+    const char *dir = luaL_checkstring(L, 2);
+    lpgc *u = lua_newuserdatauv(L, sizeof *u, 2);
+    u->c = NULL;
+    luaL_setmetatable(L, PGC_MT);
+    lua_pushvalue(L, 1);
+    lua_setiuservalue(L, -2, 1);      /* keep the tokenizer alive */
+    u->c = rt_pg_corpus_new(t, dir);
+    RTL_CHECK(L, u->c);
+    return 1;
+}
+
+/* c:feed(tokenizer, block [, segmenter, threads]) */
+static int pgc_feed(lua_State *L) {
+    rt_pg_corpus *c = check_pgc(L, 1);
+    rt_tokenizer *t = rtl_check_tokenizer(L, 2);
+    size_t n;
+    const char *s = luaL_checklstring(L, 3, &n);
+    rt_segmenter *seg = lua_isnoneornil(L, 4) ? NULL : rtl_check_segmenter(L, 4);
+    if (rt_pg_corpus_feed(c, t, seg, s, n, threads_arg(L, 5))) return rtl_error(L);
+    return 0;
+}
+
+static int pgc_finish(lua_State *L) {
+    rt_pg_corpus *c = check_pgc(L, 1);
+    if (rt_pg_corpus_finish(c)) return rtl_error(L);
+    lua_pushinteger(L, rt_pg_corpus_docs(c));
+    lua_pushinteger(L, rt_pg_corpus_sentences(c));
+    lua_pushinteger(L, rt_pg_corpus_tokens(c));
+    return 3;
+}
+
+static int pgc_counts(lua_State *L) {
+    rt_pg_corpus *c = check_pgc(L, 1);
+    lua_pushinteger(L, rt_pg_corpus_docs(c));
+    lua_pushinteger(L, rt_pg_corpus_sentences(c));
+    lua_pushinteger(L, rt_pg_corpus_tokens(c));
+    return 3;
+}
+
+static double fnum(lua_State *L, int t, const char *k, double def) {
+    lua_getfield(L, t, k);
+    double v = luaL_optnumber(L, -1, def);
+    lua_pop(L, 1);
+    return v;
+}
+
+static bool fbool(lua_State *L, int t, const char *k) {
+    lua_getfield(L, t, k);
+    bool v = lua_toboolean(L, -1);
+    lua_pop(L, 1);
+    return v;
+}
+
+static void setint(lua_State *L, const char *k, int64_t v) { lua_pushinteger(L, v); lua_setfield(L, -2, k); }
+
+/* c:generate(epoch, lo, hi, opts [, threads]) -> json_lines, stats (lo/hi: 0-based docs [lo, hi)) */
+static int pgc_generate(lua_State *L) {
+    rt_pg_corpus *c = check_pgc(L, 1);
+    int epoch = (int)luaL_checkinteger(L, 2);
+    int64_t lo = luaL_checkinteger(L, 3), hi = luaL_checkinteger(L, 4);
+    luaL_checktype(L, 5, LUA_TTABLE);
+    rt_pg_opts o = {
+        .max_seq_len = (int)fnum(L, 5, "max_seq_len", 128), .max_pred = (int)fnum(L, 5, "max_predictions_per_seq", 20),
+        .short_seq_prob = fnum(L, 5, "short_seq_prob", 0.1), .masked_lm_prob = fnum(L, 5, "masked_lm_prob", 0.0),
+        .whole_word = fbool(L, 5, "do_whole_word_mask"), .one_seq = fbool(L, 5, "one_seq"),
+        .seed = (uint64_t)(int64_t)fnum(L, 5, "seed", 42)};
+    rt_pg_buf b = {0};
+    rt_pg_stats *st = lua_newuserdatauv(L, sizeof *st, 0);   /* large: not on the C stack */
+    memset(st, 0, sizeof *st);
+    if (rt_pg_generate(c, &o, epoch, lo, hi, threads_arg(L, 6), &b, st)) { rt_pg_buf_free(&b); return rtl_error(L); }
+    lua_pushlstring(L, b.p ? b.p : "", b.n);
+    rt_pg_buf_free(&b);
+    lua_createtable(L, 0, 12);
+    setint(L, "instances", st->instances); setint(L, "random_next", st->random_next);
+    setint(L, "forced_random", st->forced_random); setint(L, "tokens", st->tokens);
+    setint(L, "masked", st->masked); setint(L, "mask_token", st->mask_token); setint(L, "kept", st->kept);
+    setint(L, "random_token", st->random_token); setint(L, "target_short", st->target_short);
+    int top = o.max_seq_len < RT_PG_HIST ? o.max_seq_len : RT_PG_HIST - 1;
+    lua_createtable(L, top + 1, 0);
+    for (int k = 0; k <= top; k++) { lua_pushinteger(L, st->len_hist[k]); lua_rawseti(L, -2, k + 1); }
+    lua_setfield(L, -2, "len_hist");          /* len_hist[n + 1] = instances of length n */
+    return 2;
+}
+
+static const rtl_reg methods[] = {
+    {"feed", pgc_feed, "c:feed(tokenizer, block [, segmenter, threads]): tokenize complete lines (blank = document break)."},
+    {"finish", pgc_finish, "c:finish() -> documents, sentences, tokens: ends the last document."},
+    {"counts", pgc_counts, "c:counts() -> documents, sentences, tokens."},
+    {"generate", pgc_generate,
+     "c:generate(epoch, lo, hi, opts [, threads]) -> json_lines, stats: upstream instances of documents\n"
+     "[lo, hi) (0-based) for one epoch; opts = {max_seq_len, max_predictions_per_seq, short_seq_prob,\n"
+     "masked_lm_prob, do_whole_word_mask, one_seq, seed}. Same output for any thread count."},
+    {NULL, NULL, NULL}};
+
+static const rtl_reg funcs[] = {
+    {"pregen_corpus", l_pregen_corpus,
+     "rt.data.pregen_corpus(tokenizer, tmpdir) -> corpus: TinyBERT pregeneration's tokenized documents\n"
+     "(memory-mapped unlinked temp files in tmpdir). Used by rt.pretrain.pregenerate."},
+    {NULL, NULL, NULL}};
+
+void rtl_open_pregen(lua_State *L, int rt) {
+    rt = lua_absindex(L, rt);
+    luaL_newmetatable(L, PGC_MT);
+    lua_newtable(L);
+    rtl_register(L, -1, "PregenCorpus:", methods);
+    lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, pgc_gc); lua_setfield(L, -2, "__gc");
+    lua_pop(L, 1);
+    if (lua_getfield(L, rt, "data") != LUA_TTABLE) {
+        lua_pop(L, 1);
+        lua_newtable(L);
+        lua_pushvalue(L, -1);
+        lua_setfield(L, rt, "data");
+    }
+    rtl_register(L, lua_gettop(L), "rt.data", funcs);
+    lua_pop(L, 1);
+}
