@@ -1,6 +1,8 @@
 /* l_pregen.c — rt.data.pregen_corpus: the C loop behind rt.pretrain.pregenerate
  * (src/data/pregenerate.h). Lua reads the corpus in blocks, shows progress and
  * writes the epoch files; C tokenizes and builds the instances on all threads. */
+#include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include "l_text.h"
 #include "../core/parallel.h"
@@ -85,7 +87,8 @@ static bool fbool(lua_State *L, int t, const char *k) {
 
 static void setint(lua_State *L, const char *k, int64_t v) { lua_pushinteger(L, v); lua_setfield(L, -2, k); }
 
-/* c:generate(epoch, lo, hi, opts [, threads]) -> json_lines, stats (lo/hi: 0-based docs [lo, hi)) */
+/* c:generate(epoch, lo, hi, opts [, threads, file]) -> json_lines (or bytes written to file), stats
+ * (lo/hi: 0-based documents [lo, hi)) */
 static int pgc_generate(lua_State *L) {
     rt_pg_corpus *c = check_pgc(L, 1);
     int epoch = (int)luaL_checkinteger(L, 2);
@@ -100,8 +103,16 @@ static int pgc_generate(lua_State *L) {
     rt_pg_stats *st = lua_newuserdatauv(L, sizeof *st, 0);   /* large: not on the C stack */
     memset(st, 0, sizeof *st);
     if (rt_pg_generate(c, &o, epoch, lo, hi, threads_arg(L, 6), &b, st)) { rt_pg_buf_free(&b); return rtl_error(L); }
-    lua_pushlstring(L, b.p ? b.p : "", b.n);
-    rt_pg_buf_free(&b);
+    luaL_Stream *fh = luaL_testudata(L, 7, LUA_FILEHANDLE);
+    if (fh && fh->f) {                         /* write straight to an open Lua file */
+        size_t n = b.n, w = n ? fwrite(b.p, 1, n, fh->f) : 0;
+        rt_pg_buf_free(&b);
+        if (w != n) return luaL_error(L, "pregenerate: write failed: %s", strerror(errno));
+        lua_pushinteger(L, (lua_Integer)w);
+    } else {
+        lua_pushlstring(L, b.p ? b.p : "", b.n);
+        rt_pg_buf_free(&b);
+    }
     lua_createtable(L, 0, 12);
     setint(L, "instances", st->instances); setint(L, "random_next", st->random_next);
     setint(L, "forced_random", st->forced_random); setint(L, "tokens", st->tokens);
@@ -119,7 +130,8 @@ static const rtl_reg methods[] = {
     {"finish", pgc_finish, "c:finish() -> documents, sentences, tokens: ends the last document."},
     {"counts", pgc_counts, "c:counts() -> documents, sentences, tokens."},
     {"generate", pgc_generate,
-     "c:generate(epoch, lo, hi, opts [, threads]) -> json_lines, stats: upstream instances of documents\n"
+     "c:generate(epoch, lo, hi, opts [, threads, file]) -> json_lines (or bytes written to the Lua file), stats:\n"
+     "upstream instances of documents"
      "[lo, hi) (0-based) for one epoch; opts = {max_seq_len, max_predictions_per_seq, short_seq_prob,\n"
      "masked_lm_prob, do_whole_word_mask, one_seq, seed}. Same output for any thread count."},
     {NULL, NULL, NULL}};

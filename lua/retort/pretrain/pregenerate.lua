@@ -103,9 +103,8 @@ function M.run(o)
     local eb = (not o.quiet) and rt.progress.new { total = ndoc, desc = string.format("Epoch %d/%d", e + 1, epochs) }
     for lo = 0, ndoc - 1, DOCS_PER_CHUNK do
       local hi = math.min(ndoc, lo + DOCS_PER_CHUNK)
-      local s, st = corpus:generate(e, lo, hi, opts, threads)
-      local ok, err = f:write(s)
-      if not ok then f:close(); os.remove(tmp); fail("pregenerate: writing %s: %s", tmp, tostring(err)) end
+      local okg, _, st = pcall(corpus.generate, corpus, e, lo, hi, opts, threads, f)
+      if not okg then f:close(); os.remove(tmp); fail("pregenerate: writing %s: %s", tmp, tostring(_)) end
       if not stats then stats = st
       else
         for k, v in pairs(st) do
@@ -116,7 +115,8 @@ function M.run(o)
       if eb then eb:update(hi, { instances = stats.instances }) end
     end
     if eb then eb:close() end
-    f:close()
+    local okc, cerr = f:close()
+    if not okc then os.remove(tmp); fail("pregenerate: writing %s: %s", tmp, tostring(cerr)) end
     local okr, err = os.rename(tmp, path)
     if not okr then os.remove(tmp); fail("pregenerate: %s", tostring(err)) end
     local mpath = string.format("%s/epoch_%d_metrics.json", o.output_dir, e)
