@@ -2,11 +2,14 @@
  * (src/data/pregenerate.h). Lua reads the corpus in blocks, shows progress and
  * writes the epoch files; C tokenizes and builds the instances on all threads. */
 #include <errno.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include "l_text.h"
 #include "../core/parallel.h"
 #include "../data/pregenerate.h"
+#include "../io/pregen.h"
+#include "../text/vocab.h"
 
 #define PGC_MT "rt.PregenCorpus"
 typedef struct { rt_pg_corpus *c; } lpgc;
@@ -125,6 +128,87 @@ static int pgc_generate(lua_State *L) {
     return 2;
 }
 
+
+/* ---- PregeneratedDataset (TinyBERT/general_distill.py): epoch file -> padded arrays ---- */
+
+typedef struct { int64_t *v; size_t n, cap; } i64buf;
+
+static int i64_need(i64buf *b, size_t more) {
+    if (b->n + more <= b->cap) return 0;
+    size_t c = b->cap ? b->cap : 1 << 16;
+    while (c < b->n + more) c *= 2;
+    int64_t *p = realloc(b->v, c * sizeof *p);
+    if (!p) return -1;
+    b->v = p; b->cap = c;
+    return 0;
+}
+
+static void push_mat(lua_State *L, const int64_t *v, int64_t n, int64_t l, const char *field) {
+    int64_t shape[2] = {n, l};
+    rt_tensor *t = rt_tensor_empty(RT_I64, l > 0 ? 2 : 1, shape);
+    RTL_CHECK(L, t);
+    if (n > 0) memcpy(rt_data(t), v, (size_t)(n * (l > 0 ? l : 1)) * sizeof *v);
+    rtl_push_tensor(L, t);
+    lua_setfield(L, -2, field);
+}
+
+/* rt.data.pregenerated_arrays(path, tokenizer, seq_len [, limit]) */
+static int l_pregenerated_arrays(lua_State *L) {
+    const char *path = luaL_checkstring(L, 1);
+    rt_tokenizer *tok = rtl_check_tokenizer(L, 2);
+    int64_t S = luaL_checkinteger(L, 3), limit = luaL_optinteger(L, 4, -1);
+    if (S < 1 || S > 1 << 20) return luaL_error(L, "pregenerated_arrays: bad seq_len %d", (int)S);
+    rt_pregen_reader *r = rt_pregen_open(path);
+    RTL_CHECK(L, r);
+    i64buf ids = {0}, mask = {0}, seg = {0}, lab = {0}, nxt = {0};
+    int64_t n = 0;
+    char err[512] = "";
+    rt_pregen_record rec;
+    int rc = 0;
+    while ((limit < 0 || n < limit) && (rc = rt_pregen_next(r, &rec)) == 1) {
+        n++;
+        if (rec.ntokens > S) {
+            snprintf(err, sizeof err, "%s: record %lld has %d tokens, more than max_seq_len %lld", path, (long long)n,
+                     rec.ntokens, (long long)S);
+        } else if (i64_need(&ids, (size_t)S) || i64_need(&mask, (size_t)S) || i64_need(&seg, (size_t)S) ||
+                   i64_need(&lab, (size_t)S) || i64_need(&nxt, 1)) {
+            snprintf(err, sizeof err, "out of memory");
+        } else {
+            int64_t *a = ids.v + ids.n, *m = mask.v + mask.n, *g = seg.v + seg.n, *y = lab.v + lab.n;
+            for (int64_t i = 0; i < S; i++) { a[i] = 0; m[i] = 0; g[i] = 0; y[i] = -1; }
+            for (int i = 0; i < rec.ntokens && !err[0]; i++) {
+                int64_t id = rt_vocab_find(tok->vocab, rec.tokens[i], strlen(rec.tokens[i]));
+                if (id < 0) snprintf(err, sizeof err, "%s: record %lld: token '%.80s' is not in the vocabulary", path,
+                                     (long long)n, rec.tokens[i]);
+                a[i] = id; m[i] = 1; g[i] = rec.segment_ids[i];
+            }
+            for (int k = 0; k < rec.npositions && !err[0]; k++) {
+                int64_t id = rt_vocab_find(tok->vocab, rec.labels[k], strlen(rec.labels[k]));
+                if (id < 0) snprintf(err, sizeof err, "%s: record %lld: masked label '%.80s' is not in the vocabulary",
+                                     path, (long long)n, rec.labels[k]);
+                y[rec.positions[k]] = id;
+            }
+            nxt.v[nxt.n++] = rec.is_random_next;
+            ids.n += (size_t)S; mask.n += (size_t)S; seg.n += (size_t)S; lab.n += (size_t)S;
+        }
+        rt_pregen_record_free(&rec);
+        if (err[0]) break;
+    }
+    rt_pregen_close(r);
+    if (!err[0] && rc < 0 && (limit < 0 || n < limit)) snprintf(err, sizeof err, "%s", rt_last_error());
+    if (err[0]) {
+        free(ids.v); free(mask.v); free(seg.v); free(lab.v); free(nxt.v);
+        return luaL_error(L, "%s", err);
+    }
+    lua_createtable(L, 0, 6);
+    push_mat(L, ids.v, n, S, "input_ids"); push_mat(L, mask.v, n, S, "input_mask");
+    push_mat(L, seg.v, n, S, "segment_ids"); push_mat(L, lab.v, n, S, "lm_label_ids");
+    push_mat(L, nxt.v, n, 0, "is_next");
+    lua_pushinteger(L, n); lua_setfield(L, -2, "n");
+    free(ids.v); free(mask.v); free(seg.v); free(lab.v); free(nxt.v);
+    return 1;
+}
+
 static const rtl_reg methods[] = {
     {"feed", pgc_feed, "c:feed(tokenizer, block [, segmenter, threads]): tokenize complete lines (blank = document break)."},
     {"finish", pgc_finish, "c:finish() -> documents, sentences, tokens: ends the last document."},
@@ -140,6 +224,11 @@ static const rtl_reg funcs[] = {
     {"pregen_corpus", l_pregen_corpus,
      "rt.data.pregen_corpus(tokenizer, tmpdir) -> corpus: TinyBERT pregeneration's tokenized documents\n"
      "(memory-mapped unlinked temp files in tmpdir). Used by rt.pretrain.pregenerate."},
+    {"pregenerated_arrays", l_pregenerated_arrays,
+     "rt.data.pregenerated_arrays(path, tokenizer, seq_len [, limit]) -> {input_ids=, input_mask=, segment_ids=,\n"
+     "lm_label_ids=, is_next=, n=}: TinyBERT's PregeneratedDataset of one epoch file: [n, seq_len] i64 tensors,\n"
+     "ids padded with 0, lm_label_ids -1 except at the masked positions, is_next [n]. Unknown tokens and\n"
+     "records longer than seq_len are errors naming the file and record."},
     {NULL, NULL, NULL}};
 
 void rtl_open_pregen(lua_State *L, int rt) {
