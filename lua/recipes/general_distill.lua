@@ -239,6 +239,7 @@ local function main(args)
 
   local mkdir = rt.sys and rt.sys.mkdir or rt._optim.mkdir
   mkdir(o.output_dir)
+  if not o.resume then os.remove(o.output_dir .. "/.log_txt_terms") end
 
   -- upstream's log.txt means (over the steps of the current epoch) and step files
   local acc = { epoch = nil, n = 0, loss = 0, att = 0, rep = 0 }
@@ -268,30 +269,34 @@ local function main(args)
     progress = (o.progress == "auto") and nil or (o.progress == "true"),
     on_step = function(rec, t)
       add(rec)
+      local tf = assert(io.open(o.output_dir .. "/.log_txt_terms", "a"))
+      tf:write(string.format("%d %d %.17g %.17g %.17g\n", rec.epoch, rec.step, rec.loss, rec.att or 0, rec.rep or 0))
+      tf:close()
       if (rec.step + 1) % o.eval_step == 0 then write_log(rec.step); save_step(rec.step) end
       local nb = #train_batches(t.epoch)
       if t.batch_pos >= (nb // ga) * ga then save_step(rec.step) end      -- end of an epoch
     end,
   }
-  -- on resume: rebuild the epoch's running means from log.jsonl
+  -- on resume: rebuild the epoch's running means (exact values kept in .log_txt_terms) and
+  -- drop log lines written after the checkpoint
   if o.resume then
     local dir = Trainer.latest_checkpoint(o.output_dir)
     if dir then
       local st = rt.log.read_json(dir .. "/trainer_state.json")
-      local lp = o.output_dir .. "/log.jsonl"
-      if isfile(lp) then
-        for _, rec in ipairs(rt.log.read_jsonl(lp)) do
-          if rec.step and rec.loss and rec.epoch == st.epoch and rec.step <= st.step then add(rec) end
+      for _, name in ipairs { "/log.jsonl", "/.log_txt_terms" } do
+        local lp = o.output_dir .. name
+        if isfile(lp) then
+          local keep = {}
+          for line in io.lines(lp) do
+            local s = tonumber(line:match('"step"%s*:%s*(%d+)') or line:match("^%d+ (%d+) "))
+            if not s or s <= st.step then keep[#keep + 1] = line end
+            if name == "/.log_txt_terms" and s and s <= st.step then
+              local e, _, l, a, r = line:match("^(%S+) (%S+) (%S+) (%S+) (%S+)$")
+              if tonumber(e) == st.epoch then add { epoch = st.epoch, loss = tonumber(l), att = tonumber(a), rep = tonumber(r) } end
+            end
+          end
+          rt.log.write_atomic(lp, #keep > 0 and (table.concat(keep, "\n") .. "\n") or "")
         end
-      end
-      -- log.jsonl lines after the checkpoint would be repeated: keep the file up to it
-      if isfile(lp) then
-        local keep = {}
-        for line in io.lines(lp) do
-          local s = tonumber(line:match('"step"%s*:%s*(%d+)'))
-          if not s or s <= st.step then keep[#keep + 1] = line end
-        end
-        rt.log.write_atomic(lp, #keep > 0 and (table.concat(keep, "\n") .. "\n") or "")
       end
     end
   end
