@@ -239,11 +239,11 @@ void rtl_open_pregen(lua_State *L, int rt) {
     lua_setfield(L, -2, "__index");
     lua_pushcfunction(L, pgc_gc); lua_setfield(L, -2, "__gc");
     lua_pop(L, 1);
-    if (lua_getfield(L, rt, "data") != LUA_TTABLE) {
+    if (lua_getfield(L, rt, "_data") != LUA_TTABLE) {  /* lua/retort/data.lua builds rt.data from rt._data */
         lua_pop(L, 1);
         lua_newtable(L);
         lua_pushvalue(L, -1);
-        lua_setfield(L, rt, "data");
+        lua_setfield(L, rt, "_data");
     }
     rtl_register(L, lua_gettop(L), "rt.data", funcs);
     lua_pop(L, 1);

@@ -51,7 +51,7 @@ void rtl_open_model(lua_State *L, int rt);     /* rt.model */
 void rtl_open_distill(lua_State *L, int rt);   /* rt.distill */
 void rtl_open_text(lua_State *L, int rt);      /* rt.tokenizer, rt.vocab, rt.segment */
 void rtl_open_data(lua_State *L, int rt);      /* rt.data */
-void rtl_open_pregen(lua_State *L, int rt);    /* rt.data.pregen_corpus (after rtl_open_data) */
+void rtl_open_pregen(lua_State *L, int rt);    /* rt._data.pregen_corpus etc. (after rtl_open_data) */
 void rtl_open_optim(lua_State *L, int rt);     /* rt.optim kernels */
 void rtl_open_help(lua_State *L, int rt);      /* rt.doc, help */
 
