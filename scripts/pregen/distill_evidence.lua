@@ -55,8 +55,13 @@ for name in p:lines() do
 end
 p:close()
 local corpus = OUT .. "/corpus.txt"
-rt.log.write_atomic(corpus, table.concat(docs, "\n\n") .. "\n")
-rt.vocab.build_wordpiece(corpus, { size = tonumber(o.vocab_size), lower = true, min_frequency = 2, out = OUT .. "/vocab.txt" })
+local function exists(f) local h = io.open(f, "rb"); if h then h:close() end; return h ~= nil end
+-- each stage is skipped when its output exists, so a run cut by the 10-minute limit
+-- continues where it stopped (distillation resumes from its newest checkpoint)
+if not exists(OUT .. "/vocab.txt") then
+  rt.log.write_atomic(corpus, table.concat(docs, "\n\n") .. "\n")
+  rt.vocab.build_wordpiece(corpus, { size = tonumber(o.vocab_size), lower = true, min_frequency = 2, out = OUT .. "/vocab.txt" })
+end
 local tok = rt.tokenizer.load(OUT .. "/vocab.txt", { lower = true })
 print(string.format("evidence: corpus %d documents (%.1f MB, labelled collections excluded), vocabulary %d",
   #docs, #table.concat(docs) / 1e6, tok:vocab_size()))
@@ -66,15 +71,23 @@ local function pregen(dir, prob)
   return rt.pretrain.pregenerate { train_corpus = corpus, output_dir = dir, vocab_file = OUT .. "/vocab.txt",
     do_lower_case = true, epochs_to_generate = 1, max_seq_len = L, masked_lm_prob = prob, seed = seed, quiet = true }
 end
-local s1 = pregen(OUT .. "/mlm_data", 0.15)
-local s2 = pregen(OUT .. "/gd_data", 0.0)
-report.pregenerate = { mlm_instances = s1.epochs[1].instances, gd_instances = s2.epochs[1].instances }
+if not exists(OUT .. "/gd_data/epoch_0_metrics.json") then
+  local s1 = pregen(OUT .. "/mlm_data", 0.15)
+  local s2 = pregen(OUT .. "/gd_data", 0.0)
+  report.pregenerate = { mlm_instances = s1.epochs[1].instances, gd_instances = s2.epochs[1].instances }
+end
 
 -- 3. teacher: MLM from scratch
 local V = tok:vocab_size()
+local function mean_loss(recs, a_, b_)
+  local s_, n = 0, 0
+  for i = math.max(1, a_), math.min(#recs, b_) do s_ = s_ + recs[i].loss; n = n + 1 end
+  return n > 0 and s_ / n or 0
+end
 local tcfg = { vocab_size = V, hidden_size = 128, num_hidden_layers = 4, num_attention_heads = 4, intermediate_size = 512,
                max_position_embeddings = L }
 local teacher = rt.model.new(tcfg, { seed = seed })
+if not exists(OUT .. "/teacher/config.json") then
 local D = rt.data.pregenerated_arrays(OUT .. "/mlm_data/epoch_0.json", tok, L)
 local mb = 32
 -- MLM logits only at the masked positions, decoder tied to the word embeddings (no
@@ -112,18 +125,16 @@ local tt = Trainer.new {
 }
 local ts = tt:fit()
 local tl = rt.log.read_jsonl(OUT .. "/teacher_run/log.jsonl")
-local function mean_loss(recs, a_, b_)
-  local s, n = 0, 0
-  for i = math.max(1, a_), math.min(#recs, b_) do s = s + recs[i].loss; n = n + 1 end
-  return n > 0 and s / n or 0
-end
 report.teacher = { steps = ts.step, seconds = now() - t0, mlm_loss_first50 = mean_loss(tl, 1, 50),
                    mlm_loss_last50 = mean_loss(tl, #tl - 49, #tl) }
 teacher:save(OUT .. "/teacher")
 tok:save(OUT .. "/teacher/vocab.txt")
-print(string.format("evidence: teacher %d steps in %.0f s, MLM loss %.3f -> %.3f", ts.step, report.teacher.seconds,
+end
+local tl = rt.log.read_jsonl(OUT .. "/teacher_run/log.jsonl")
+report.teacher = { steps = #tl, mlm_loss_first50 = mean_loss(tl, 1, 50), mlm_loss_last50 = mean_loss(tl, #tl - 49, #tl),
+                   seconds = report.teacher and report.teacher.seconds }
+print(string.format("evidence: teacher %d steps in %s s, MLM loss %.3f -> %.3f", report.teacher.steps, tostring(report.teacher.seconds),
   report.teacher.mlm_loss_first50, report.teacher.mlm_loss_last50))
-D = nil
 collectgarbage()
 
 -- 4. general distillation into a 2-layer student
@@ -136,7 +147,7 @@ local gargs = {
   "--pregenerated_data", OUT .. "/gd_data", "--teacher_model", OUT .. "/teacher", "--student_model", OUT .. "/student_config",
   "--output_dir", OUT .. "/distill", "--train_batch_size", "32", "--learning_rate", o.distill_lr,
   "--num_train_epochs", o.distill_epochs, "--max_seq_length", tostring(L), "--eval_step", "200", "--do_lower_case",
-  "--progress", "false", "--seed", tostring(seed) }
+  "--progress", "false", "--seed", tostring(seed), "--resume" }
 if o.distill_max_steps then gargs[#gargs + 1] = "--max_steps"; gargs[#gargs + 1] = o.distill_max_steps end
 local gd = loadfile("lua/recipes/general_distill.lua")(table.unpack(gargs))
 local gl = rt.log.read_jsonl(OUT .. "/distill/log.jsonl")
