@@ -84,6 +84,8 @@ T.test("general_distill: per-layer terms add up to rt.distill.losses", function(
   local d = rt.data.pregenerated_arrays(G .. "/retort/epoch_0.json", tok, 64, 4)
   local inp = { input_ids = d.input_ids, token_type_ids = d.segment_ids, attention_mask = d.input_mask }
   local to = rt.no_grad(function() return t:forward(inp) end)
+  for j = 1, #to.hidden_states do T.ok(to.hidden_states[j]:grad_fn() == nil, "teacher outputs keep no graph") end
+  for i = 1, #to.attentions do T.ok(to.attentions[i]:grad_fn() == nil, "teacher attentions keep no graph") end
   local so = s:forward(inp)
   local L = rt.distill.losses(so, to)
   local att = 0
