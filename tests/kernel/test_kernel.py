@@ -120,6 +120,19 @@ def t_is_complete():
         assert c["status"] == want, (code, c)
 
 
+def t_signature():
+    # a message with a wrong HMAC is dropped: send one that would set a global, then
+    # a signed one (processed after it, same socket) that checks the global is unset
+    content = {"code": "bad_sig_ran = true", "silent": False, "store_history": True,
+               "user_expressions": {}, "allow_stdin": False}
+    frames = kc.session.serialize(kc.session.msg("execute_request", content))
+    i = frames.index(b"<IDS|MSG>")
+    frames[i + 1] = b"0" * len(frames[i + 1])
+    kc.shell_channel.socket.send_multipart(frames)
+    r, outs = run("bad_sig_ran == nil")
+    assert kinds(outs, "execute_result")[0]["data"]["text/plain"] == "true", "bad signature was executed"
+
+
 def interrupt_with(how):
     msg_id = kc.execute("local n = 0 while true do n = n + 1 end")
     while True:                      # wait (event-driven) until the loop has started
@@ -163,7 +176,8 @@ def t_notebooks():
 
 for name, fn in [("kernel spec", t_spec), ("kernel_info", t_info), ("execute", t_execute), ("errors", t_error),
                  ("display_data", t_display), ("complete", t_complete), ("inspect", t_inspect),
-                 ("is_complete", t_is_complete), ("interrupt by signal", lambda: interrupt_with("signal")),
+                 ("is_complete", t_is_complete), ("bad signature dropped", t_signature),
+                 ("interrupt by signal", lambda: interrupt_with("signal")),
                  ("interrupt over control", lambda: interrupt_with("control")), ("restart", t_restart)]:
     check(name, fn)
 kc.stop_channels()
