@@ -22,7 +22,7 @@
 #include "cli.h"
 #include "kernel_wire.h"
 #include "nbjson.h"
-#include "../io/ioutil.h"
+#include "../core/sys.h"
 
 #ifndef RETORT_VERSION
 #define RETORT_VERSION "0.1.0"
@@ -477,17 +477,6 @@ int cli_kernel_main(lua_State *L, const char *connection_file) {
 
 /* ---- --install-kernel ---- */
 
-static int mkdirs(char *path) {
-    for (char *p = path + 1; *p; p++) {
-        if (*p != '/') continue;
-        *p = 0;
-        int rc = mkdir(path, 0755);
-        *p = '/';
-        if (rc != 0 && errno != EEXIST) return -1;
-    }
-    return mkdir(path, 0755) != 0 && errno != EEXIST ? -1 : 0;
-}
-
 int cli_install_kernel_main(int argc, char **argv) {
     bool user = false;
     const char *prefix = "/usr/local";
@@ -508,7 +497,7 @@ int cli_install_kernel_main(int argc, char **argv) {
     if (user && data && *data) snprintf(dir, sizeof dir, "%s/kernels/retort", data);
     else if (user) snprintf(dir, sizeof dir, "%s/.local/share/jupyter/kernels/retort", getenv("HOME") ? getenv("HOME") : ".");
     else snprintf(dir, sizeof dir, "%s/share/jupyter/kernels/retort", prefix);
-    if (mkdirs(dir) != 0) { fprintf(stderr, "retort --install-kernel: cannot create %s: %s\n", dir, strerror(errno)); return 1; }
+    if (rt_mkdir_p(dir) != RT_OK) { fprintf(stderr, "retort --install-kernel: %s\n", rt_last_error()); return 1; }
     cJSON *spec = cJSON_CreateObject();
     cJSON *av = cJSON_AddArrayToObject(spec, "argv");
     cJSON_AddItemToArray(av, cJSON_CreateString(exe));
@@ -521,16 +510,9 @@ int cli_install_kernel_main(int argc, char **argv) {
     cJSON_Delete(spec);
     char file[PATH_MAX + 96];
     snprintf(file, sizeof file, "%s/kernel.json", dir);
-    rt_atomic_file af;
-    int ok = rt_atomic_open(&af, file) == RT_OK;
-    if (ok && (rt_atomic_write(&af, text, strlen(text)) != RT_OK || rt_atomic_write(&af, "\n", 1) != RT_OK)) {
-        rt_atomic_abort(&af);
-        ok = 0;
-    } else if (ok) {
-        ok = rt_atomic_commit(&af) == RT_OK;
-    }
+    int ok = rt_write_file_atomic(file, text, strlen(text)) == RT_OK;
     free(text);
-    if (!ok) { fprintf(stderr, "retort --install-kernel: cannot write %s: %s\n", file, rt_last_error()); return 1; }
+    if (!ok) { fprintf(stderr, "retort --install-kernel: %s\n", rt_last_error()); return 1; }
     printf("installed the retort kernel spec in %s\n", dir);
     return 0;
 }

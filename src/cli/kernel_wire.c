@@ -12,15 +12,19 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <zmq.h>
-#include "nbjson.h"
+#include "../core/sys.h"
 
 static const char DELIM[] = "<IDS|MSG>";
 
 int kw_read_connection(const char *path, kw_conn *c, char *err, size_t errn) {
     memset(c, 0, sizeof *c);
-    char *text = nb_read_file(path);
-    if (!text) { snprintf(err, errn, "cannot read connection file %s", path); return -1; }
-    cJSON *j = cJSON_Parse(text);
+    uint8_t *text = NULL;
+    size_t tlen = 0;
+    if (rt_read_file(path, &text, &tlen) != RT_OK) {
+        snprintf(err, errn, "cannot read connection file: %s", rt_last_error());
+        return -1;
+    }
+    cJSON *j = cJSON_ParseWithLength((const char *)text, tlen);
     free(text);
     if (!cJSON_IsObject(j)) { snprintf(err, errn, "%s: not a JSON object", path); cJSON_Delete(j); return -1; }
     const char *tr = cJSON_GetStringValue(cJSON_GetObjectItem(j, "transport"));
