@@ -237,7 +237,7 @@ local function main(args)
     weight_decay = 0.01, no_decay = { "bias", "LayerNorm.bias", "LayerNorm.weight" },
   })
 
-  local mkdir = rt.sys and rt.sys.mkdir or rt._optim.mkdir
+  local mkdir = rt.sys.mkdir
   mkdir(o.output_dir)
   if not o.resume then os.remove(o.output_dir .. "/.log_txt_terms") end
 
@@ -295,7 +295,7 @@ local function main(args)
               if tonumber(e) == st.epoch then add { epoch = st.epoch, loss = tonumber(l), att = tonumber(a), rep = tonumber(r) } end
             end
           end
-          rt.log.write_atomic(lp, #keep > 0 and (table.concat(keep, "\n") .. "\n") or "")
+          rt.sys.atomic_write(lp, #keep > 0 and (table.concat(keep, "\n") .. "\n") or "")
         end
       end
     end

@@ -51,7 +51,7 @@ local function step()
   opt:zero_grad()
   return l.total:item()
 end
-local now = rt._bench and rt._bench.now or rt._optim.now
+local now = rt._bench and rt._bench.now or rt.sys.now
 step()                                   -- warm-up (allocator cache, OpenBLAS threads)
 local ts = {}
 for i = 1, o.steps do

@@ -13,7 +13,7 @@ if #a == 0 and arg then for i = 1, #arg do a[i] = arg[i] end end
 for i = 1, #a - 1, 2 do local k = a[i]:match("^%-%-(%w+)$"); if k then o[k] = tonumber(a[i + 1]) or a[i + 1] end end
 rt.set_threads(o.threads)
 local dir = "build/bench"
-rt._optim.mkdir(dir)
+rt.sys.mkdir(dir)
 local corpus = string.format("%s/fortunes_%gmb.txt", dir, o.mb)
 if not io.open(corpus, "rb") then
   assert(os.execute(string.format("/usr/bin/python3 scripts/pregen/fortune_corpus.py --out %s --mb %g > /dev/null", corpus, o.mb)),

@@ -21,8 +21,8 @@ for i = 1, #a, 2 do o[(a[i]:gsub("^%-%-", ""))] = a[i + 1] end
 rt.set_threads(tonumber(o.threads))
 local OUT, L, seed = o.out, tonumber(o.max_len), tonumber(o.seed)
 local LABELS = { "computers", "science", "politics", "food", "love", "sports" }
-local mkdir = rt.sys and rt.sys.mkdir or rt._optim.mkdir
-local now = rt._optim.now
+local mkdir = rt.sys.mkdir
+local now = rt.sys.now
 mkdir(OUT)
 local t_all = now()
 local report = {}
@@ -59,7 +59,7 @@ local function exists(f) local h = io.open(f, "rb"); if h then h:close() end; re
 -- each stage is skipped when its output exists, so a run cut by the 10-minute limit
 -- continues where it stopped (distillation resumes from its newest checkpoint)
 if not exists(OUT .. "/vocab.txt") then
-  rt.log.write_atomic(corpus, table.concat(docs, "\n\n") .. "\n")
+  rt.sys.atomic_write(corpus, table.concat(docs, "\n\n") .. "\n")
   rt.vocab.build_wordpiece(corpus, { size = tonumber(o.vocab_size), lower = true, min_frequency = 2, out = OUT .. "/vocab.txt" })
 end
 local tok = rt.tokenizer.load(OUT .. "/vocab.txt", { lower = true })

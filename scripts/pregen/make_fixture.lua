@@ -16,9 +16,9 @@ for entry in (text .. "\n%\n"):gmatch("(.-)\n%%\n") do
   end
   if #lines >= 1 and #docs < 40 then docs[#docs + 1] = table.concat(lines, "\n") end
 end
-rt._optim.mkdir(out .. "/retort")
+rt.sys.mkdir(out .. "/retort")
 local corpus = out .. "/corpus.txt"
-rt.log.write_atomic(corpus, table.concat(docs, "\n\n") .. "\n")
+rt.sys.atomic_write(corpus, table.concat(docs, "\n\n") .. "\n")
 rt.vocab.build_wordpiece(corpus, { size = 600, lower = true, min_frequency = 1, out = out .. "/vocab.txt" })
 local s = rt.pretrain.pregenerate { train_corpus = corpus, output_dir = out .. "/retort", vocab_file = out .. "/vocab.txt",
   do_lower_case = true, epochs_to_generate = 2, max_seq_len = 64, masked_lm_prob = 0.15, do_whole_word_mask = true,

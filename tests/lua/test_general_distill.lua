@@ -21,7 +21,7 @@ local function setup()
                            intermediate_size = 64, max_position_embeddings = 64 }, { seed = 5 })
   t:save(dir .. "/teacher", { format = "bin" })
   os.execute(string.format("cp '%s/vocab.txt' '%s/teacher/vocab.txt'", G, dir))
-  rt._optim.mkdir(dir .. "/student")
+  rt.sys.mkdir(dir .. "/student")
   rt.log.write_json(dir .. "/student/config.json", { vocab_size = V, hidden_size = 16, num_hidden_layers = 2,
     num_attention_heads = 2, intermediate_size = 32, max_position_embeddings = 64 })
   return dir
@@ -113,4 +113,30 @@ T.test("general_distill: checks before the first step name both models", functio
   run(dir, dir .. "/Z", { "--max_steps", "1", "--layer_map", "att=1,2,3" })
   local f = assert(io.open(dir .. "/student/vocab.txt", "w")); f:write("[PAD]\n[UNK]\n"); f:close()
   T.raises(function() run(dir, dir .. "/W", { "--max_steps", "1", "--layer_map", "att=1,2,3" }) end, "vocabularies differ")
+end)
+
+T.test("general_distill: step_N_pytorch_model.bin loads with torch.load, upstream key names", function()
+  local py = "/usr/bin/python3"
+  local h = io.popen(py .. " -c 'import torch' 2>&1; echo rc=$?")
+  local r = h:read("a"); h:close()
+  if not r:find("rc=0", 1, true) then T.skip("python3-torch not installed") end
+  local dir = setup()
+  run(dir, dir .. "/P", { "--max_steps", "3" })
+  local code = [[
+import sys, torch
+sd = torch.load(sys.argv[1], map_location="cpu")
+keys = set(sd)
+need = ["bert.embeddings.word_embeddings.weight", "bert.embeddings.position_embeddings.weight",
+        "bert.encoder.layer.1.attention.self.query.weight", "bert.encoder.layer.1.output.LayerNorm.bias",
+        "bert.pooler.dense.weight", "fit_dense.weight", "fit_dense.bias"]
+missing = [k for k in need if k not in keys]
+assert not missing, missing
+assert tuple(sd["fit_dense.weight"].shape) == (32, 16), sd["fit_dense.weight"].shape
+print("torch-ok", len(keys))
+]]
+  local pf = dir .. "/check.py"
+  local f = assert(io.open(pf, "w")); f:write(code); f:close()
+  h = io.popen(string.format("%s '%s' '%s/P/step_2_pytorch_model.bin' 2>&1", py, pf, dir))
+  r = h:read("a"); h:close()
+  T.ok(r:find("torch-ok", 1, true), r)
 end)

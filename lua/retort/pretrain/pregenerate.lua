@@ -17,8 +17,8 @@ local M = {}
 local BLOCK = 4 << 20          -- corpus bytes per tokenization block
 local DOCS_PER_CHUNK = 4096    -- documents per generate call (bounds the output buffer)
 
-local function mkdir(p) return (rt.sys and rt.sys.mkdir or rt._optim.mkdir)(p) end
-local function now() return (rt.sys and rt.sys.now or rt._optim.now)() end
+local function mkdir(p) return rt.sys.mkdir(p) end
+local function now() return rt.sys.now() end
 
 local function fail(fmt, ...) error(string.format(fmt, ...), 0) end
 
