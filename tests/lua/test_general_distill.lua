@@ -107,6 +107,9 @@ T.test("general_distill: checks before the first step name both models", functio
   local e = T.raises(function() run(dir, dir .. "/X", { "--max_steps", "1" }) end, "heads")
   T.ok(tostring(e):find(dir .. "/teacher", 1, true) and tostring(e):find(dir .. "/student", 1, true), e)
   run(dir, dir .. "/Y", { "--max_steps", "1", "--att_loss", "false" })       -- fine without the attention loss
+  -- epoch files in upstream layout (written by the Python reference with json.dumps)
+  local u = run(dir, dir .. "/U", { "--max_steps", "2", "--att_loss", "false", "--pregenerated_data", G .. "/upstream" })
+  T.eq(u.step, 2)
   cfg.num_attention_heads = 2; cfg.num_hidden_layers = 3
   rt.log.write_json(dir .. "/student/config.json", cfg)
   T.raises(function() run(dir, dir .. "/Z", { "--max_steps", "1" }) end, "not a multiple of the 3 layers")
