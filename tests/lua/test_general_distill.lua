@@ -110,6 +110,9 @@ T.test("general_distill: checks before the first step name both models", functio
   -- epoch files in upstream layout (written by the Python reference with json.dumps)
   local u = run(dir, dir .. "/U", { "--max_steps", "2", "--att_loss", "false", "--pregenerated_data", G .. "/upstream" })
   T.eq(u.step, 2)
+  -- gradient accumulation: micro-batches of train_batch_size // steps, t_total as upstream
+  local g2 = run(dir, dir .. "/GA", { "--max_steps", "2", "--att_loss", "false", "--gradient_accumulation_steps", "2" })
+  T.eq(g2.step, 2); T.eq(g2.t_total, math.floor((121 + 122) / 4 / 2))
   cfg.num_attention_heads = 2; cfg.num_hidden_layers = 3
   rt.log.write_json(dir .. "/student/config.json", cfg)
   T.raises(function() run(dir, dir .. "/Z", { "--max_steps", "1" }) end, "not a multiple of the 3 layers")
