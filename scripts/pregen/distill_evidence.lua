@@ -116,7 +116,7 @@ local t0 = now()
 local tt = Trainer.new {
   model = teacher, train_batches = batches, epochs = 100, max_steps = tsteps, seed = seed, progress = false,
   optim = { name = "adamw", lr = 1e-3, weight_decay = 0.01, warmup = 0.06, schedule = "warmup_linear", total_steps = tsteps },
-  output_dir = OUT .. "/teacher_run", save_every = false, desc = "teacher",
+  output_dir = OUT .. "/teacher_run", save_every = 100, keep_last = 1, resume = true, desc = "teacher",
   step_fn = function(m, b)
     local out = m:forward { input_ids = b.input_ids, token_type_ids = b.token_type_ids, attention_mask = b.attention_mask }
     local h = out.hidden_states[#out.hidden_states]:reshape(mb * L, 128):index_select(1, b.rows)
@@ -207,7 +207,6 @@ local function accuracy(m)
   return M.accuracy(preds, gold)
 end
 local function finetune(model, name)
-  rt.manual_seed(seed)
   local t1 = now()
   local tr = Trainer.new {
     model = model, train = train, collate = collate, batch_size = 32, epochs = tonumber(o.ft_epochs), seed = seed,
@@ -224,21 +223,45 @@ local function finetune(model, name)
   model:eval()
   return { final_acc = accuracy(model), best_acc = s.best, steps = s.step, seconds = now() - t1 }
 end
-local distilled = rt.model.load(OUT .. "/distill", { heads = { "classifier" }, num_labels = #LABELS, quiet = true })
 local rcfg = {}
 for k, v in pairs(scfg) do rcfg[k] = v end
 rcfg.heads = { "classifier" }; rcfg.num_labels = #LABELS
-local random = rt.model.new(rcfg, { seed = seed })
-report.finetune = { train = #train, test = #test, distilled = finetune(distilled, "distilled"), random = finetune(random, "random") }
 local counts = {}
 for _, e in ipairs(test) do counts[e.label] = (counts[e.label] or 0) + 1 end
 local maj = 0
 for _, c in pairs(counts) do maj = math.max(maj, c) end
-report.finetune.majority_baseline = maj / #test
-print(string.format("evidence: fine-tuning (%d train / %d test, %d steps each): distilled student acc %.3f (best %.3f), "
-  .. "random-init student acc %.3f (best %.3f), majority %.3f", #train, #test, report.finetune.distilled.steps,
-  report.finetune.distilled.final_acc, report.finetune.distilled.best_acc, report.finetune.random.final_acc,
-  report.finetune.random.best_acc, report.finetune.majority_baseline))
+report.finetune = { train = #train, test = #test, majority_baseline = maj / #test, epochs = tonumber(o.ft_epochs),
+                    lr = tonumber(o.ft_lr), runs = {} }
+local acc = { distilled = {}, random = {} }
+for sd in tostring(o.ft_seeds or seed):gmatch("%d+") do
+  local fs = tonumber(sd)
+  seed = fs
+  rt.manual_seed(fs)
+  local distilled = rt.model.load(OUT .. "/distill", { heads = { "classifier" }, num_labels = #LABELS, quiet = true })
+  local rd = finetune(distilled, "distilled")
+  local random = rt.model.new(rcfg, { seed = fs })
+  local rr = finetune(random, "random")
+  report.finetune.runs[#report.finetune.runs + 1] = { seed = fs, distilled = rd, random = rr }
+  acc.distilled[#acc.distilled + 1] = rd.final_acc
+  acc.random[#acc.random + 1] = rr.final_acc
+  print(string.format("evidence: fine-tuning seed %d (%d train / %d test, %d steps, lr %g): distilled acc %.3f (best %.3f), "
+    .. "random-init acc %.3f (best %.3f)", fs, #train, #test, rd.steps, tonumber(o.ft_lr), rd.final_acc, rd.best_acc,
+    rr.final_acc, rr.best_acc))
+end
+local function ms(v)
+  local m = 0
+  for _, x in ipairs(v) do m = m + x end
+  m = m / #v
+  local q = 0
+  for _, x in ipairs(v) do q = q + (x - m) ^ 2 end
+  return m, #v > 1 and math.sqrt(q / (#v - 1)) or 0
+end
+local dm, dsd = ms(acc.distilled)
+local rm, rsd = ms(acc.random)
+report.finetune.distilled_mean, report.finetune.distilled_sd = dm, dsd
+report.finetune.random_mean, report.finetune.random_sd = rm, rsd
+print(string.format("evidence: fine-tuning over %d seeds: distilled %.3f +- %.3f, random init %.3f +- %.3f, majority %.3f",
+  #acc.distilled, dm, dsd, rm, rsd, maj / #test))
 report.seconds = now() - t_all
-rt.log.write_json(OUT .. "/evidence.json", report)
-print("evidence: " .. OUT .. "/evidence.json")
+rt.log.write_json(OUT .. "/evidence" .. (o.tag and ("_" .. o.tag) or "") .. ".json", report)
+print("evidence: " .. OUT .. "/evidence" .. (o.tag and ("_" .. o.tag) or "") .. ".json")
