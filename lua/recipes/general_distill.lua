@@ -198,20 +198,32 @@ local function main(args)
     })
   end
 
+  -- list[map[i]] for each i; the tensors no entry names are closed (storage freed now,
+  -- not at the next garbage collection)
+  local function keep_only(list, map)
+    local used, out = {}, {}
+    for i, k in ipairs(map) do used[k] = true; out[i] = list[k] end
+    for k, x in ipairs(list) do if not used[k] then getmetatable(x).__close(x) end end
+    return out
+  end
+
   -- the loss: per-layer terms, summed (rt.distill.losses for the masked attention MSE)
   local function step_fn(m, batch)
     local inp = { input_ids = batch.input_ids, token_type_ids = batch.token_type_ids, attention_mask = batch.attention_mask }
+    -- the teacher keeps no graph (no_grad); of its outputs only the mapped layers stay
+    -- alive during the student's step, the others are released at once
     local t = rt.no_grad(function()
       local out = teacher:forward { input_ids = inp.input_ids, token_type_ids = inp.token_type_ids,
                                     attention_mask = inp.attention_mask, output_fit = false }
-      return { attentions = out.attentions, hidden_states = out.hidden_states }
+      return { attentions = keep_only(out.attentions, o.att_loss and maps.att_map or {}),
+               hidden_states = keep_only(out.hidden_states, o.rep_loss and maps.hidden_map or { 1 }) }
     end)
     local s = m:forward(inp)
     local terms, att, rep = {}, nil, nil
     if o.att_loss then
       for i = 1, ls do
         local l = rt.distill.losses({ attentions = { s.attentions[i] }, hidden_states = { s.hidden_states[1], s.hidden_states[1] } },
-                                    { attentions = { t.attentions[maps.att_map[i]] }, hidden_states = { t.hidden_states[1], t.hidden_states[1] } },
+                                    { attentions = { t.attentions[i] }, hidden_states = {} },
                                     { rep = false, att_map = { 1 }, hidden_map = { 1, 1 } }).att
         terms["att_l" .. i] = l:item()
         att = att and att + l or l
@@ -221,7 +233,7 @@ local function main(args)
     if o.rep_loss then
       local sh = s.fit_hidden_states or s.hidden_states
       for j = 1, ls + 1 do
-        local l = rt.F.mse(sh[j], t.hidden_states[maps.hidden_map[j]])
+        local l = rt.F.mse(sh[j], t.hidden_states[j])
         terms["rep_h" .. (j - 1)] = l:item()
         rep = rep and rep + l or l
       end

@@ -6,10 +6,10 @@
 --   build/retort scripts/bench/general_distill.lua --threads 2 [--steps 3] [--batch 32] [--seq 128] [--small 1]
 local rt = rt or require "retort"
 
-local o = { threads = 2, steps = 3, batch = 32, seq = 128, small = 0 }
+local o = { threads = 2, steps = 3, batch = 32, seq = 128, small = 0, keep_all = 0 }
 local a = { ... }
 if #a == 0 and arg then for i = 1, #arg do a[i] = arg[i] end end
-for i = 1, #a - 1, 2 do local k = a[i]:match("^%-%-(%w+)$"); if k then o[k] = tonumber(a[i + 1]) or a[i + 1] end end
+for i = 1, #a - 1, 2 do local k = a[i]:match("^%-%-([%w_]+)$"); if k then o[k] = tonumber(a[i + 1]) or a[i + 1] end end
 rt.set_threads(o.threads)
 rt.manual_seed(1)
 
@@ -38,14 +38,28 @@ local inp = { input_ids = (rt.rand(B, S) * (V - 1)):floor():to("i64"), token_typ
               attention_mask = rt.ones({ B, S }, "i64") }
 local opt = rt.optim.bertadam(student, { lr = 5e-5, warmup = 0.1, total_steps = 1000, schedule = "warmup_linear",
                                          weight_decay = 0.01, no_decay = { "bias", "LayerNorm.bias", "LayerNorm.weight" } })
+local maps = rt.distill.layer_map(scfg.num_hidden_layers, tcfg.num_hidden_layers)
+local ident = { att_map = {}, hidden_map = {} }
+for i = 1, scfg.num_hidden_layers do ident.att_map[i] = i end
+for j = 1, scfg.num_hidden_layers + 1 do ident.hidden_map[j] = j end
 local function step()
   local t = rt.no_grad(function()
     local out = teacher:forward { input_ids = inp.input_ids, token_type_ids = inp.token_type_ids,
                                   attention_mask = inp.attention_mask, output_fit = false }
-    return { attentions = out.attentions, hidden_states = out.hidden_states }
+    if o.keep_all ~= 0 then return { attentions = out.attentions, hidden_states = out.hidden_states } end
+    -- as general_distill.lua: only the mapped teacher layers stay alive, the rest are closed
+    local A, H = {}, {}
+    for i, k in ipairs(maps.att_map) do A[i] = out.attentions[k] end
+    for j, k in ipairs(maps.hidden_map) do H[j] = out.hidden_states[k] end
+    local used_a, used_h = {}, {}
+    for _, k in ipairs(maps.att_map) do used_a[k] = true end
+    for _, k in ipairs(maps.hidden_map) do used_h[k] = true end
+    for k, x in ipairs(out.attentions) do if not used_a[k] then getmetatable(x).__close(x) end end
+    for k, x in ipairs(out.hidden_states) do if not used_h[k] then getmetatable(x).__close(x) end end
+    return { attentions = A, hidden_states = H }
   end)
   local s = student:forward(inp)
-  local l = rt.distill.losses(s, t)
+  local l = o.keep_all ~= 0 and rt.distill.losses(s, t) or rt.distill.losses(s, t, ident)
   l.total:backward()
   opt:step()
   opt:zero_grad()
@@ -63,6 +77,6 @@ table.sort(ts)
 local ms = ts[(#ts + 1) // 2] * 1000
 local m = rt.memory()
 print(string.format("bench general_distill_step impl=retort teacher=%s student=%s batch=%d seq=%d threads=%d steps=%d "
-  .. "ms=%.1f tok_per_s=%.0f peak_rss_mb=%.0f tensor_peak_mb=%.0f rss_method=VmHWM",
+  .. "ms=%.1f tok_per_s=%.0f peak_rss_mb=%.0f tensor_peak_mb=%.0f rss_method=VmHWM%s",
   small and "bert-small" or "bert-base", small and "tiny2" or "tinybert4", B, S, o.threads, o.steps, ms,
-  B * S / (ms / 1000), vmhwm_mb(), (m.peak or 0) / 1048576))
+  B * S / (ms / 1000), vmhwm_mb(), (m.peak or 0) / 1048576, o.keep_all ~= 0 and " teacher_outputs=all" or ""))
