@@ -301,7 +301,8 @@ local function main(args)
           local keep = {}
           for line in io.lines(lp) do
             local s = tonumber(line:match('"step"%s*:%s*(%d+)') or line:match("^%d+ (%d+) "))
-            if not s or s <= st.step then keep[#keep + 1] = line end
+            local whole = line:match("}%s*$") or name == "/.log_txt_terms"   -- a line cut by a hard kill is dropped
+            if whole and (not s or s <= st.step) then keep[#keep + 1] = line end
             if name == "/.log_txt_terms" and s and s <= st.step then
               local e, _, l, a, r = line:match("^(%S+) (%S+) (%S+) (%S+) (%S+)$")
               if tonumber(e) == st.epoch then add { epoch = st.epoch, loss = tonumber(l), att = tonumber(a), rep = tonumber(r) } end

@@ -79,6 +79,22 @@ end
 
 -- 3. teacher: MLM from scratch
 local V = tok:vocab_size()
+-- a log.jsonl read leniently: a line cut by a hard kill is skipped, a step logged again
+-- after a resume keeps its last record
+local function read_log(path)
+  local by, steps = {}, {}
+  for line in io.lines(path) do
+    local ok, r = pcall(rt.log.json_decode, line)
+    if ok and type(r) == "table" and r.step then
+      if not by[r.step] then steps[#steps + 1] = r.step end
+      by[r.step] = r
+    end
+  end
+  table.sort(steps)
+  local out = {}
+  for i, st in ipairs(steps) do out[i] = by[st] end
+  return out
+end
 local function mean_loss(recs, a_, b_)
   local s_, n = 0, 0
   for i = math.max(1, a_), math.min(#recs, b_) do s_ = s_ + recs[i].loss; n = n + 1 end
@@ -124,13 +140,14 @@ local tt = Trainer.new {
   end,
 }
 local ts = tt:fit()
-local tl = rt.log.read_jsonl(OUT .. "/teacher_run/log.jsonl")
+if ts.step < tsteps then error("evidence: teacher stopped at step " .. ts.step .. " (" .. tostring(ts.stopped) .. ")", 0) end
+local tl = read_log(OUT .. "/teacher_run/log.jsonl")
 report.teacher = { steps = ts.step, seconds = now() - t0, mlm_loss_first50 = mean_loss(tl, 1, 50),
                    mlm_loss_last50 = mean_loss(tl, #tl - 49, #tl) }
 teacher:save(OUT .. "/teacher")
 tok:save(OUT .. "/teacher/vocab.txt")
 end
-local tl = rt.log.read_jsonl(OUT .. "/teacher_run/log.jsonl")
+local tl = read_log(OUT .. "/teacher_run/log.jsonl")
 report.teacher = { steps = #tl, mlm_loss_first50 = mean_loss(tl, 1, 50), mlm_loss_last50 = mean_loss(tl, #tl - 49, #tl),
                    seconds = report.teacher and report.teacher.seconds }
 print(string.format("evidence: teacher %d steps in %s s, MLM loss %.3f -> %.3f", report.teacher.steps, tostring(report.teacher.seconds),
@@ -150,7 +167,7 @@ local gargs = {
   "--progress", "false", "--seed", tostring(seed), "--resume" }
 if o.distill_max_steps then gargs[#gargs + 1] = "--max_steps"; gargs[#gargs + 1] = o.distill_max_steps end
 local gd = loadfile("lua/recipes/general_distill.lua")(table.unpack(gargs))
-local gl = rt.log.read_jsonl(OUT .. "/distill/log.jsonl")
+local gl = read_log(OUT .. "/distill/log.jsonl")
 local function mean_key(recs, k, a_, b_)
   local s, n = 0, 0
   for i = math.max(1, a_), math.min(#recs, b_) do s = s + recs[i][k]; n = n + 1 end
