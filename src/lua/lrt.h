@@ -52,6 +52,7 @@ void rtl_open_distill(lua_State *L, int rt);   /* rt.distill */
 void rtl_open_text(lua_State *L, int rt);      /* rt.tokenizer, rt.vocab, rt.segment */
 void rtl_open_data(lua_State *L, int rt);      /* rt.data */
 void rtl_open_optim(lua_State *L, int rt);     /* rt.optim kernels */
+void rtl_open_augment(lua_State *L, int rt);   /* rt._augment (GloVe, top-k) */
 void rtl_open_help(lua_State *L, int rt);      /* rt.doc, help */
 
 /* Build the whole `rt` table (all modules) and leave it on the stack. Used by
