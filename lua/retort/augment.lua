@@ -491,8 +491,13 @@ function Aug:diff(a, b, o)
   local L, Rb = o.color and "\27[1;31m[" or "[", o.color and "]\27[0m" or "]"
   local function flush()
     if #del == 0 and #ins == 0 then return end
-    out[#out + 1] = L .. table.concat(del, sep) .. "→" .. table.concat(ins, sep) .. Rb
-    n = n + 1
+    if #del == #ins then            -- word for word: one mark per replaced word
+      for k = 1, #del do out[#out + 1] = L .. del[k] .. "→" .. ins[k] .. Rb end
+      n = n + #del
+    else
+      out[#out + 1] = L .. table.concat(del, sep) .. "→" .. table.concat(ins, sep) .. Rb
+      n = n + 1
+    end
     del, ins = {}, {}
   end
   for _, op in ipairs(ops) do

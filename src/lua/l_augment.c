@@ -2,8 +2,10 @@
  * kept as one normalised matrix with batched neighbour search (one GEMM per
  * block of query words), and a row-wise top-k for MLM logits. Exposed as
  * rt._augment; the Lua module builds the word-replacement logic on top. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "lrt.h"
 #include "../io/glove.h"
 #include "../kernels/topk.h"
@@ -144,6 +146,14 @@ static int l_topk(lua_State *L) {
     return 1;
 }
 
+/* rt._augment.truncate(path, size): cut a file to `size` bytes (resuming a partial output). */
+static int l_truncate(lua_State *L) {
+    const char *path = luaL_checkstring(L, 1);
+    lua_Integer n = luaL_checkinteger(L, 2);
+    if (n < 0 || truncate(path, (off_t)n) != 0) return luaL_error(L, "%s: truncate: %s", path, strerror(errno));
+    return 0;
+}
+
 void rtl_open_augment(lua_State *L, int rt) {
     rt = lua_absindex(L, rt);
     static const rtl_reg gm[] = {
@@ -166,6 +176,7 @@ void rtl_open_augment(lua_State *L, int rt) {
         {"read_glove", l_read_glove, "rt._augment.read_glove(path, limit=100000) -> Glove: the first `limit` lines of a GloVe text file\n"
                                      "(word then floats), rows L2-normalised; bad lines raise path:line errors."},
         {"topk", l_topk, "rt._augment.topk(t, k) -> {{col, ...}, ...}: per row of t (last dim = columns) the k largest, 0-based, best first."},
+        {"truncate", l_truncate, "rt._augment.truncate(path, size): cut a file to size bytes."},
         {NULL, NULL, NULL}};
     lua_newtable(L);
     rtl_register(L, -1, "rt._augment", fns);
