@@ -509,4 +509,6 @@ function Aug:diff(a, b, o)
   return table.concat(out, sep), n
 end
 
+M.Augmentor = Aug
+require("retort.log").autodoc(M, "rt.augment", Aug)
 return M

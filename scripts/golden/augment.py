@@ -166,6 +166,23 @@ class Augmentor:
             cands.append(mask_token)
         return cands
 
+    def augment(self, sent, N=30, p=0.4, rand=None):
+        """upstream augment(): the original plus up to N distinct new sentences."""
+        import random
+        rand = rand or random
+        out = [sent]
+        tokens = self.tok.basic.tokenize(sent)
+        cands = {idx: c for idx, _, c in self.candidates(sent)}
+        for _ in range(N):
+            new = list(tokens)
+            for idx in cands:
+                c = rand.choice(cands[idx])
+                if rand.random() < p:
+                    new[idx] = c
+            if " ".join(new) not in out:
+                out.append(" ".join(new))
+        return out
+
     def candidates(self, sent):
         tokens = self.tok.basic.tokenize(sent)
         res = []
