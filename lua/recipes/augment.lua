@@ -17,7 +17,7 @@ local SPEC = {
   { "glove_embs", nil, "GloVe text file for words of several word pieces (English)" },
   { "glue_dir", nil, "folder holding the task folders", required = true },
   { "task_name", nil, "CoLA SST-2 MRPC STS-B QQP MNLI QNLI RTE (GLUE), chnsenti lcqmc xnli (CLUE)", required = true },
-  { "N", 30, "augmented sentences per input sentence (upper bound); per-task table below", type = "int" },
+  { "N", 30, "augmented sentences per input sentence (upper bound); per-task table above", type = "int" },
   { "M", 15, "candidates per word", type = "int" },
   { "p", 0.4, "probability of replacing each candidate word", type = "number" },
   { "glove_limit", 100000, "read only the first N lines of the GloVe file (0: all)", type = "int" },

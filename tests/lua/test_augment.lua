@@ -273,4 +273,17 @@ T.test("chinese: segmenter words, whole-word masking, outputs differ only inside
   T.ok(changed > 0, "some outputs changed")
   local d, n = aug:diff(sents[1], res[1][2])
   T.ok(n >= 1 and d:find("→", 1, true), d)
+  -- a word-vector file for multi-character words (GloVe format)
+  local target
+  for i, w in ipairs(words[1]) do if cands[1][i] and utf8.len(w) > 1 then target = i; break end end
+  T.ok(target, "a multi-character candidate word in sentence 1")
+  local dir = T.tmpdir()
+  local vw = { words[1][target], "酒店", "房间", "服务", "不错", "xp", "环境" }
+  local lines_ = {}
+  for k, w in ipairs(vw) do lines_[k] = w .. " " .. (k * 0.3) .. " " .. (1 - k * 0.1) .. " 0.5" end
+  write(dir .. "/vec.txt", table.concat(lines_, "\n") .. "\n")
+  local aug2 = rt.augment.new{ mlm = m, tokenizer = tok, segmenter = seg, M = 3, word_vectors = dir .. "/vec.txt" }
+  local c2 = aug2:candidates(words[1], target)
+  T.eq(#c2, 3, table.concat(c2, ","))
+  for _, x in ipairs(c2) do T.ok(x ~= words[1][target] and rt.augment.is_cjk(x) and x ~= "xp", x) end
 end)
