@@ -178,6 +178,9 @@ local function main(args)
     M = o.M, lang = lang, segmenter = o.seg_dict, word_vectors = o.word_vectors, do_lower_case = o.do_lower_case,
     batch_tokens = o.batch_tokens }
 
+  if aug.lang == "zh" and not o.seg_dict then
+    io.stderr:write("augment: --lang zh without --seg_dict: every character is a word\n")
+  end
   local rows = read_lines(input)
   local first = 1
   local header
@@ -227,7 +230,7 @@ local function main(args)
   -- records how many input rows (and bytes) are complete.
   local partial, state_path = out_path .. ".partial", out_path .. ".partial.state"
   local sig = table.concat({ o.task_name, N, o.M, o.p, o.pair_original and 1 or 0, o.upstream_quoting and 1 or 0,
-    aug.lang, o.pretrained_bert_model, o.glove_embs or "-", o.glove_limit, o.seg_dict or "-", o.word_vectors or "-" }, "|")
+    aug.lang, input, file_size(input), o.pretrained_bert_model, o.glove_embs or "-", o.glove_limit, o.seg_dict or "-", o.word_vectors or "-" }, "|")
   local st = o.resume and read_state(state_path) or nil
   local done, seed, f = 0, o.seed, nil
   if st and st.sig == sig and (not o.seed or tonumber(st.seed) == o.seed) and file_size(partial) then

@@ -309,9 +309,8 @@ function Aug:_run_glove(words)
   local res, rows, uniq = {}, {}, {}
   if not self.glove then return res end
   for _, w in ipairs(words) do
-    local key = self.lang == "en" and w or w
-    local r = self.gvocab[key]
-    if r and not uniq[key] then uniq[key] = #rows + 1; rows[#rows + 1] = r end
+    local r = self.gvocab[w]
+    if r and not uniq[w] then uniq[w] = #rows + 1; rows[#rows + 1] = r end
   end
   local nb = #rows > 0 and self.glove:neighbours(rows, self.M) or {}
   self.stats.glove = self.stats.glove + #rows
