@@ -477,6 +477,20 @@ end
 function Aug:diff(a, b, o)
   o = o or {}
   local sa, sb
+  local L, Rb = o.color and "\27[1;31m[" or "[", o.color and "]\27[0m" or "]"
+  if self.lang == "zh" and utf8.len(a) and utf8.len(a) == utf8.len(b) then
+    -- same length (the usual case: candidates keep the word's length): word by word
+    -- over the segmenter words of a
+    local out, n, pos = {}, 0, 1
+    for _, w in ipairs(self:words(a)) do
+      local k = utf8.len(w)
+      local stop = utf8.offset(b, k + 1, pos) or (#b + 1)
+      local x = b:sub(pos, stop - 1)
+      if x == w then out[#out + 1] = w else out[#out + 1] = L .. w .. "→" .. x .. Rb; n = n + 1 end
+      pos = stop
+    end
+    return table.concat(out), n
+  end
   if self.lang == "zh" then
     sa, sb = {}, {}
     for _, c in utf8.codes(a) do sa[#sa + 1] = utf8.char(c) end
@@ -487,7 +501,6 @@ function Aug:diff(a, b, o)
   local ops = lcs_ops(sa, sb)
   local out, del, ins, n = {}, {}, {}, 0
   local sep = joiner(self)
-  local L, Rb = o.color and "\27[1;31m[" or "[", o.color and "]\27[0m" or "]"
   local function flush()
     if #del == 0 and #ins == 0 then return end
     if #del == #ins then            -- word for word: one mark per replaced word
