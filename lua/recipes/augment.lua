@@ -10,7 +10,7 @@
 -- Loaded as a chunk (loadfile(path)(args...)) it returns {rows=, written=, file=}.
 local rt = rt or require "retort"
 local flags = require "retort.flags"
-local now = (rt.sys and rt.sys.now) or (rt._optim and rt._optim.now) or os.clock
+local now = rt.sys.now
 
 local SPEC = {
   { "pretrained_bert_model", nil, "BERT folder with the MLM (config, weights, vocab.txt)", required = true },
@@ -138,11 +138,9 @@ local function write_state(path, s)
   local keys = {}
   for k in pairs(s) do keys[#keys + 1] = k end
   table.sort(keys)
-  local tmp = path .. ".tmp"
-  local f = assert(io.open(tmp, "w"))
-  for _, k in ipairs(keys) do f:write(k, "=", tostring(s[k]), "\n") end
-  f:close()
-  assert(os.rename(tmp, path))
+  local t = {}
+  for _, k in ipairs(keys) do t[#t + 1] = k .. "=" .. tostring(s[k]) .. "\n" end
+  rt.sys.atomic_write(path, table.concat(t))
 end
 
 local function file_size(path)
