@@ -39,6 +39,13 @@ rt_status rt_glove_read(const char *path, int64_t limit, rt_glove *g) {
     memset(g, 0, sizeof *g);
     FILE *f = fopen(path, "rb");
     if (!f) return rt_errorf(RT_EIO, "%s: %s", path, strerror(errno));
+    rt_status st = rt_glove_read_stream(f, path, limit, g);
+    fclose(f);
+    return st;
+}
+
+rt_status rt_glove_read_stream(FILE *f, const char *path, int64_t limit, rt_glove *g) {
+    memset(g, 0, sizeof *g);
     char *line = NULL;
     size_t lcap = 0;
     ssize_t len;
@@ -89,6 +96,11 @@ rt_status rt_glove_read(const char *path, int64_t limit, rt_glove *g) {
                                (long long)k + 1, (int)(q - p > 40 ? 40 : q - p), p);
                 break;
             }
+            if (!isfinite((float)v)) {
+                st = rt_errorf(RT_EFORMAT, "%s:%lld: value %lld is not finite in float32", path, (long long)lineno,
+                               (long long)k + 1);
+                break;
+            }
             if (k < g->dim) row[k] = (float)v;
             k++;
             p = e;
@@ -104,7 +116,6 @@ rt_status rt_glove_read(const char *path, int64_t limit, rt_glove *g) {
         g->n++;
     }
     free(line);
-    fclose(f);
     if (!st && g->n == 0) st = rt_errorf(RT_EFORMAT, "%s: no word vectors", path);
     if (st) { free(data); rt_glove_free(g); return st; }
     int64_t shape[2] = {g->n, g->dim};

@@ -7,6 +7,7 @@
 #define RT_GLOVE_H
 
 #include <stdint.h>
+#include <stdio.h>
 #include "../core/status.h"
 #include "../core/tensor.h"
 
@@ -21,6 +22,8 @@ typedef struct {
  * "path:line" (an empty line, a value that is not a number, a line whose vector
  * length differs from line 1's). */
 rt_status rt_glove_read(const char *path, int64_t limit, rt_glove *g);
+/* The same from an open stream (not closed); `path` names it in errors. */
+rt_status rt_glove_read_stream(FILE *f, const char *path, int64_t limit, rt_glove *g);
 void rt_glove_free(rt_glove *g);
 
 #endif

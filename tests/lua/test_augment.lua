@@ -57,6 +57,8 @@ T.test("glove: normalised rows, <unk> / repeated / zero rows unmatched, errors n
   write(d .. "/e.txt", "a 1 2\n\nb 1 2\n")
   T.raises(function() rt._augment.read_glove(d .. "/e.txt") end, "e.txt:2: empty line")
   T.raises(function() rt._augment.read_glove(d .. "/missing.txt") end, "missing.txt")
+  write(d .. "/i.txt", "a 1 2\nb 1 1e60\n")
+  T.raises(function() rt._augment.read_glove(d .. "/i.txt") end, "i.txt:2: value 2 is not finite")
 end)
 
 T.test("topk: best first, ties to the lower index", function()
