@@ -156,7 +156,11 @@ function M.new(o)
   local mlm = o.mlm
   if type(mlm) == "string" then
     self.dir = mlm
-    mlm = R.model.load(mlm, { heads = { "mlm" }, quiet = true })
+    local report
+    mlm, report = R.model.load(mlm, { heads = { "mlm" }, quiet = true })
+    if report and report:find("cls.predictions", 1, true) and report:find("missing", 1, true) then
+      io.stderr:write("rt.augment: warning: ", self.dir, " has no (complete) MLM head; its weights are random:\n", report)
+    end
   end
   if mlm == nil then error("rt.augment.new: mlm (a model with an MLM head, or its folder) is required", 2) end
   self.model = mlm
