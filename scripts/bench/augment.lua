@@ -6,7 +6,8 @@
 --   per_word  = one forward per candidate word (upstream's schedule; logits at the mask only).
 --   build/retort scripts/bench/augment.lua --threads 2 [--sentences 200] [--layers 12]
 --          [--hidden 768] [--modes batched,per_word] [--batch 8] [--glove_words 20000]
--- prints  bench augment impl=retort mode=... sentences=... ms=... sent_per_s=...
+-- prints  bench augment impl=retort mode=... sentences=... ms=... sent_per_s=... peak_rss_mb=...
+-- (peak RSS is the process's, so the second mode's includes the first's)
 local rt = rt or require "retort"
 
 local opts = { threads = 2, sentences = 200, layers = 12, hidden = 768, modes = "batched,per_word", batch = 8,
@@ -84,6 +85,17 @@ local function glove_file(tok, sents)
   return path
 end
 
+local function peak_rss_mb()
+  local f = io.open("/proc/self/status")
+  if not f then return -1 end
+  for line in f:lines() do
+    local kb = line:match("^VmHWM:%s+(%d+)")
+    if kb then f:close(); return tonumber(kb) / 1024 end
+  end
+  f:close()
+  return -1
+end
+
 local tok = vocab()
 local sents = sentences(opts.sentences)
 local gpath = glove_file(tok, sents)
@@ -105,6 +117,6 @@ for mode in opts.modes:gmatch("[^,]+") do
   end
   local s = rt._bench.now() - t0
   print(string.format("bench augment impl=retort mode=%s model=%dL-%dH sentences=%d threads=%d masked=%d forwards=%d " ..
-    "outputs=%d ms=%.1f sent_per_s=%.3f", mode, opts.layers, opts.hidden, #sents, opts.threads, aug.stats.masked,
-    aug.stats.forwards, nout, s * 1e3, #sents / s))
+    "outputs=%d ms=%.1f sent_per_s=%.3f peak_rss_mb=%.0f", mode, opts.layers, opts.hidden, #sents, opts.threads,
+    aug.stats.masked, aug.stats.forwards, nout, s * 1e3, #sents / s, peak_rss_mb()))
 end

@@ -30,6 +30,14 @@ from ref_tokenizer import FullTokenizer  # noqa: E402
 SEED = os.environ.get("RETORT_SEED", os.path.join(HERE, "..", "..", "..", "shared", "seed"))
 
 
+def peak_rss_mb():
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024.0
+    return -1.0
+
+
 def sentences(n):
     out = []
     for split in ("train", "dev"):
@@ -99,7 +107,8 @@ def main():
             nout += len(aug.augment(s, N=a.N, p=0.4, rand=rand))
     dt = time.perf_counter() - t0
     print(f"bench augment impl=pytorch mode=per_word model={a.layers}L-{a.hidden}H sentences={len(sents)} "
-          f"threads={a.threads} outputs={nout} ms={dt * 1e3:.1f} sent_per_s={len(sents) / dt:.3f}")
+          f"threads={a.threads} outputs={nout} ms={dt * 1e3:.1f} sent_per_s={len(sents) / dt:.3f} "
+          f"peak_rss_mb={peak_rss_mb():.0f}")
 
 
 if __name__ == "__main__":
