@@ -72,7 +72,7 @@ local META = {
     "--seed, --dry_run, --resume, --stop_after, --glove_limit, --lang/--seg_dict/--word_vectors (Chinese), --pair_original, " ..
       "--batch_rows/--batch_tokens, --output, --threads, --progress are retort's",
     "an explicit --N wins over the per-task table (upstream always applies the table)",
-    "the MLM runs batched (all masked copies of a few rows packed per forward, logits only at the mask); " ..
+    "the MLM runs batched (all masked copies of a few rows packed per forward, logits only at the mask; a repeated sentence is computed once); " ..
       "candidates equal upstream's one-forward-per-word lists",
     "a zero GloVe row (\"<unk>\", an earlier line of a repeated word) is never a neighbour and has none " ..
       "(upstream: NaN scores); a ragged GloVe line is an error naming file:line",

@@ -147,12 +147,14 @@ M._detect_lang = detect_lang
 --- rt.augment.new{mlm = model | dir, tokenizer = tok | "vocab.txt", glove = path | Glove,
 ---   glove_limit = 100000, M = 15, lang = "en" | "zh" (default: from the vocabulary),
 ---   segmenter = seg | dict path (zh), word_vectors = path (zh, GloVe format),
----   batch_tokens = 4096, max_batch = 64, batched = true, do_lower_case = true} -> augmentor
+---   batch_tokens = 4096, max_batch = 64, batched = true, do_lower_case = true,
+---   cache = 4096 (sentences whose candidates are kept; 0: none)} -> augmentor
 function M.new(o)
   o = o or {}
   local R = rt()
   local self = setmetatable({ M = o.M or 15, batch_tokens = o.batch_tokens or 4096, max_batch = o.max_batch or 64,
-    batched = o.batched ~= false, stats = { forwards = 0, masked = 0, glove = 0 } }, Aug)
+    batched = o.batched ~= false, stats = { forwards = 0, masked = 0, glove = 0, cached = 0 },
+    cache_size = o.cache or 4096, cache = {}, ncache = 0 }, Aug)
   local mlm = o.mlm
   if type(mlm) == "string" then
     self.dir = mlm
@@ -332,8 +334,37 @@ local function strip_hash(t) return (t:gsub("^##", "")) end
 
 --- aug:candidates_batch({words1, words2, ...} [, positions]) -> {{[i] = {cand, ...}}, ...}:
 --- the candidate lists of every replacement position (or of positions[s] = {i, ...}
---- for sentence s) of every sentence, computed in batched forwards.
+--- for sentence s) of every sentence, computed in batched forwards. Repeated
+--- sentences (MNLI's premises, QQP's questions) are computed once: results are
+--- cached (the last `cache` sentences, shared tables: do not modify them).
 function Aug:candidates_batch(sents, positions)
+  if positions or self.cache_size <= 0 then return self:_candidates_batch(sents, positions) end
+  local out, todo, keys, where = {}, {}, {}, {}
+  for s, words in ipairs(sents) do
+    local key = table.concat(words, "\0")
+    local hit = self.cache[key]
+    if hit then
+      out[s] = hit
+      self.stats.cached = self.stats.cached + 1
+    elseif where[key] then
+      table.insert(where[key], s)
+      self.stats.cached = self.stats.cached + 1
+    else
+      todo[#todo + 1], keys[#keys + 1], where[key] = words, key, { s }
+    end
+  end
+  if #todo > 0 then
+    for k, r in ipairs(self:_candidates_batch(todo)) do
+      for _, s in ipairs(where[keys[k]]) do out[s] = r end
+      if self.ncache >= self.cache_size then self.cache, self.ncache = {}, 0 end
+      self.cache[keys[k]] = r
+      self.ncache = self.ncache + 1
+    end
+  end
+  return out
+end
+
+function Aug:_candidates_batch(sents, positions)
   local jobs, gl_words, plan = {}, {}, {}
   for s, words in ipairs(sents) do
     local pieces, span = locate(self, words)

@@ -107,7 +107,7 @@ local glove = rt._augment.read_glove(gpath)
 os.remove(gpath)
 for mode in opts.modes:gmatch("[^,]+") do
   local aug = rt.augment.new{ mlm = model, tokenizer = tok, glove = glove, M = opts.M, lang = "en",
-    batched = mode == "batched" }
+    batched = mode == "batched", cache = 0 }
   local t0 = rt._bench.now()
   local nout = 0
   for k = 1, #sents, opts.batch do

@@ -98,6 +98,13 @@ T.test("augment: stop words, [^a-z], title case, generation, seeds, diff", funct
       end
     end
   end
+  -- repeated sentences are computed once, with the same candidates
+  local f0, c0 = aug.stats.forwards, aug.stats.cached
+  local r3 = aug:augment_batch({ s, "the judge said .", s }, { N = 4, seed = 1 })
+  T.eq(aug.stats.cached - c0, 2, "two repeats served from the cache")
+  T.eq(aug.stats.forwards - f0, 1)
+  local nocache = rt.augment.new{ mlm = aug.model, tokenizer = aug.tok, glove = aug.glove, cache = 0 }
+  same(nocache:augment_batch({ s, "the judge said .", s }, { N = 4, seed = 1 })[3], r3[3], "cache: same output")
   T.eq(#aug:augment(s, { N = 5, p = 0, seed = 1 }), 2)   -- p = 0: only the normalised copy is new
   local d, n = aug:diff("the quick fox", "the slow fox")
   T.eq(d, "the [quick→slow] fox"); T.eq(n, 1)
