@@ -6,7 +6,7 @@
 /* (value, column) before (value', column') when value is larger, or equal with a lower column. */
 static int better(float v, int64_t c, float v2, int64_t c2) { return v > v2 || (v == v2 && c < c2); }
 
-rt_status rt_topk_rows(const float *s, int64_t R, int64_t C, int64_t k, const uint8_t *skip,
+rt_status rt_k_topk_rows_f32(const float *s, int64_t R, int64_t C, int64_t k, const uint8_t *skip,
                        const int64_t *self, int64_t *out) {
     if (k <= 0) return RT_OK;
     float *hv = malloc((size_t)k * sizeof *hv);
