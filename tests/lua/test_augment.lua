@@ -296,3 +296,36 @@ T.test("chinese: segmenter words, whole-word masking, outputs differ only inside
   T.eq(#c2, 3, table.concat(c2, ","))
   for _, x in ipairs(c2) do T.ok(x ~= words[1][target] and rt.augment.is_cjk(x) and x ~= "xp", x) end
 end)
+
+T.test("recipe: chnsenti in Chinese mode (detected from the vocabulary), label column kept", function()
+  local vocab, data = T.seed("nezha-cn-base/vocab.txt"), T.seed("chnsenti/train.tsv")
+  if not io.open(vocab) or not io.open(data) then print("skipped: seed data not found at " .. T.seed()); return end
+  local tok = rt.tokenizer.load(vocab, { lower = true })
+  local dir = T.tmpdir()
+  rt.model.new({ vocab_size = tok:vocab_size(), hidden_size = 16, num_hidden_layers = 1, num_attention_heads = 2,
+    intermediate_size = 32, max_position_embeddings = 512, heads = { "mlm" } }, { seed = 5 }):save(dir .. "/mlm")
+  write(dir .. "/mlm/vocab.txt", read(vocab))
+  os.execute("mkdir -p '" .. dir .. "/glue/chnsenti'")
+  local rows = {}
+  for l in io.lines(data) do
+    if #rows < 4 and utf8.len(l) < 80 then rows[#rows + 1] = l end
+  end
+  write(dir .. "/glue/chnsenti/train.tsv", table.concat(rows, "\n") .. "\n")
+  local r = run{ "--pretrained_bert_model", dir .. "/mlm", "--glue_dir", dir .. "/glue", "--task_name", "chnsenti",
+    "--seg_dict", T.golden("tokenizer_segment/dict.txt"), "--N", "3", "--seed", "3", "--progress", "false" }
+  local out = lines(dir .. "/glue/chnsenti/train_aug.tsv")
+  T.eq(#out, r.written)
+  local k = 1
+  for ri, row in ipairs(rows) do
+    local c = split(row)
+    T.eq(out[k], row, "the original first")
+    k = k + 1
+    while out[k] and out[k] ~= rows[ri + 1] do
+      local o = split(out[k])
+      T.eq(o[1], c[1], "label kept")
+      T.eq(utf8.len(o[2]), utf8.len(c[2]), "MLM candidates keep the word length")
+      k = k + 1
+    end
+  end
+  T.eq(k - 1, #out)
+end)
