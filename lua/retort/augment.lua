@@ -148,13 +148,14 @@ M._detect_lang = detect_lang
 ---   glove_limit = 100000, M = 15, lang = "en" | "zh" (default: from the vocabulary),
 ---   segmenter = seg | dict path (zh), word_vectors = path (zh, GloVe format),
 ---   batch_tokens = 4096, max_batch = 64, batched = true, do_lower_case = true,
----   cache = 4096 (sentences whose candidates are kept; 0: none)} -> augmentor
+---   cache = 4096 (sentences whose candidates are kept; 0: none),
+---   att_bytes = 256 MiB (bound on a forward's attention scores)} -> augmentor
 function M.new(o)
   o = o or {}
   local R = rt()
   local self = setmetatable({ M = o.M or 15, batch_tokens = o.batch_tokens or 4096, max_batch = o.max_batch or 64,
     batched = o.batched ~= false, stats = { forwards = 0, masked = 0, glove = 0, cached = 0 },
-    cache_size = o.cache or 4096, cache = {}, ncache = 0 }, Aug)
+    cache_size = o.cache or 4096, cache = {}, ncache = 0, att_bytes = o.att_bytes or (256 << 20) }, Aug)
   local mlm = o.mlm
   if type(mlm) == "string" then
     self.dir = mlm
@@ -278,7 +279,11 @@ function Aug:_run_mlm(jobs)
     local L = #jobs[order[i]].ids
     local n = 1
     if self.batched then
-      while i + n <= #order and n < self.max_batch and (n + 1) * L <= self.batch_tokens do n = n + 1 end
+      -- the forward keeps every layer's attention scores: bound them too
+      local cfg = self.model.config
+      local att_row = (cfg.num_hidden_layers or 12) * (cfg.num_attention_heads or 12) * L * L * 4
+      local max_n = math.max(1, math.min(self.max_batch, self.att_bytes // att_row))
+      while i + n <= #order and n < max_n and (n + 1) * L <= self.batch_tokens do n = n + 1 end
     end
     local P = 0
     for j = i, i + n - 1 do P = math.max(P, #jobs[order[j]].pos) end
