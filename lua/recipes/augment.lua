@@ -161,6 +161,10 @@ local function main(args)
   if not spec then
     flags.error("--task_name: unknown task '" .. o.task_name .. "' (CoLA SST-2 MRPC STS-B QQP MNLI QNLI RTE chnsenti lcqmc xnli)")
   end
+  if o.p < 0 or o.p > 1 then flags.error("--p: expected a probability in [0, 1], got " .. o.p) end
+  if o.M < 1 then flags.error("--M: expected at least 1, got " .. o.M) end
+  if o.N < 0 then flags.error("--N: expected at least 0, got " .. o.N) end
+  if o.batch_rows < 1 then flags.error("--batch_rows: expected at least 1") end
   local N = o.N
   if not o._given.N and TASK_N[o.task_name] then N = TASK_N[o.task_name] end
   local task_dir = o.glue_dir .. "/" .. o.task_name
