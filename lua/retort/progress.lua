@@ -107,7 +107,7 @@ function Bar:update(step, values)
     self.out:write("\r", line, "\27[K")
     self.out:flush()
   elseif t - self.last_print >= self.every or
-         (self.every_steps and self.every_steps > 0 and step - self.last_step >= self.every_steps) then
+         (self.every_steps and self.every_steps > 0 and step // self.every_steps > self.last_step // self.every_steps) then
     self.last_print, self.last_step = t, step
     self.out:write((self.desc ~= "" and self.desc .. ": " or ""), self:text(false), "\n")
     self.out:flush()
