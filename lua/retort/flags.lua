@@ -233,4 +233,5 @@ function flags.script(prog, main, ...)
   os.exit(getmetatable(res) == FlagError and 2 or 1)
 end
 
+require("retort.log").autodoc(flags, "rt.flags")
 return flags
