@@ -56,7 +56,7 @@ Failure.__tostring = function(e) return e.msg end
 --- msg unless reported (the caller already printed it, e.g. the Trainer's NaN stop).
 function flags.fail(msg, reported) error(setmetatable({ msg = msg, reported = reported }, Failure), 0) end
 
-local function sys() return require("retort")._optim end
+local function sys() local r = require("retort"); return r.sys or r._optim end
 
 --- flags.check_input_dir(name, dir): a flag error unless dir is an existing folder
 --- ("--model_dir /nope: no such directory").
