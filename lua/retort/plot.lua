@@ -44,15 +44,16 @@ function plot.prepare(o)
   local keys = {}
   -- second-axis keys: y2 = {...} in the options or inside keys ({"loss", y2 = {"lr"}})
   local y2 = o.y2 or (type(o.keys) == "table" and o.keys.y2) or nil
-  for _, k in ipairs(o.keys or { "loss" }) do keys[#keys + 1] = { k, 1 } end
+  local default = { "loss" }
+  if o.series and not o.keys then           -- series alone: plot every series given
+    default = {}
+    for k in pairs(o.series) do default[#default + 1] = k end
+    table.sort(default)
+  end
+  for _, k in ipairs(o.keys or default) do keys[#keys + 1] = { k, 1 } end
   for _, k in ipairs(y2 or {}) do keys[#keys + 1] = { k, 2 } end
   if o.series then
-    for k, v in pairs(o.series) do
-      series[k] = v
-      local found = false
-      for _, e in ipairs(keys) do if e[1] == k then found = true end end
-      if not found and not o.keys then keys[#keys + 1] = { k, 1 } end
-    end
+    for k, v in pairs(o.series) do series[k] = v end
     for _, e in ipairs(keys) do
       if not series[e[1]] then
         local have = {}

@@ -1,5 +1,5 @@
 /* l_model.c — rt.model: build, load, run and save BERT / NEZHA / TinyBERT models
- * (DESIGN §7). The userdata "rt.Model" owns an rt_model; its parameters are the
+ * The userdata "rt.Model" owns an rt_model; its parameters are the
  * live tensors (requires_grad) handed out by named_parameters(). */
 #include <cjson/cJSON.h>
 #include <stdio.h>

@@ -51,6 +51,12 @@ T.test("an unknown key names the keys that exist", function()
   T.ok(tostring(err):find("keys: acc, loss, lr", 1, true), tostring(err))
 end)
 
+T.test("series alone plots every series; a missing one is named", function()
+  local job = P.prepare{ series = { att = { 3, 2, 1 }, rep = { 1, 1, 1 } }, out = tmp .. "/d.png" }
+  T.ok(job.script:find("title 'att'", 1, true) and job.script:find("title 'rep'", 1, true), job.script)
+  T.raises(function() P.prepare{ series = { att = { 1 } }, keys = { "loss" } } end, "no series 'loss' (series: att)")
+end)
+
 T.test("without out= no file lands in the working directory", function()
   if not P.available() then T.skip("gnuplot not installed") end
   local cwd = tmp .. "/cwd"

@@ -341,6 +341,7 @@ static void test_pasted_prompt(void **st) {
 
 static void test_ctrl_c_after_text(void **st) {
     (void)st;
+    g_term = "xterm";                     /* a real terminal's cursor movements */
     session *s = fresh();
     send(s, "x = 1 +");
     expect_(s, "1 +");
@@ -353,6 +354,7 @@ static void test_ctrl_c_after_text(void **st) {
     expect_(s, "42");
     expect_(s, "rt> ");
     finish(s);
+    g_term = "dumb";
 }
 
 static void test_exit_quit(void **st) {
