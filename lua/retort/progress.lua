@@ -106,8 +106,8 @@ function Bar:update(step, values)
     if #line > self.width - 1 then line = line:sub(1, self.width - 1) end
     self.out:write("\r", line, "\27[K")
     self.out:flush()
-  elseif t - self.last_print >= self.every or
-         (self.every_steps and self.every_steps > 0 and step // self.every_steps > self.last_step // self.every_steps) then
+  elseif (self.total <= 0 or step < self.total) and (t - self.last_print >= self.every or   -- close() prints the last
+         (self.every_steps and self.every_steps > 0 and step // self.every_steps > self.last_step // self.every_steps)) then
     self.last_print, self.last_step = t, step
     self.out:write((self.desc ~= "" and self.desc .. ": " or ""), self:text(false), "\n")
     self.out:flush()

@@ -560,7 +560,7 @@ function Trainer:fit()
   end
 
   local ok, err = shielded(run)
-  if self.bar then self.bar:close() end
+  if self.bar then self.bar.step = self.step; self.bar:close() end
   if self.writer then self.writer:close(); self.writer = nil end
   if not ok then error(err, 0) end
   self.stats.wall_s = K.now() - loop_t0

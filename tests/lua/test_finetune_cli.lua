@@ -41,7 +41,7 @@ local function fresh() n = n + 1; return tmp .. "/run" .. n end
 T.test("piped: plain progress lines and eval lines by default, no \\r or escapes", function()
   local out, rc = sh(finetune(fresh()) .. " 2>&1 | cat")
   T.eq(rc, 0, out)
-  has(out, "chnsenti: 10/20")
+  has(out, "chnsenti: 10/20"); has(out, "chnsenti: 20/20")
   has(out, "eval step 5: acc=")
   has(out, "eval step 20: acc=")
   hasnt(out, "\r"); hasnt(out, "\27[")
@@ -61,7 +61,7 @@ T.test("--progress true forces the bar, --progress false plain lines", function(
   local out = sh(finetune(fresh(), { "--progress", "true" }) .. " 2>&1 | cat")
   has(out, "\rchnsenti ["); has(out, "eval step 5:")
   out = sh(finetune(fresh(), { "--progress", "FALSE" }) .. " 2>&1 | cat")
-  has(out, "chnsenti: 10/20"); has(out, "eval step 5:"); hasnt(out, "\r")
+  has(out, "chnsenti: 10/20"); has(out, "chnsenti: 20/20"); has(out, "eval step 5:"); hasnt(out, "\r")
 end)
 
 -- items 2 and 3 (a real Ctrl-C) ------------------------------------------------
