@@ -112,7 +112,7 @@ function H.modules()
     if type(k) == "string" and type(v) == "table" and not k:match("^_") then add(k) end
   end
   local dir = debug.getregistry()["rt.lua_dir"]
-  local K = rawget(rt, "_optim")
+  local K = rawget(rt, "sys") or rawget(rt, "_optim")
   for _, f in ipairs(dir and K and K.listdir(dir .. "/retort") or {}) do
     local k = f:match("^([%a_][%w_]*)%.lua$")
     if k and not NOT_MODULES[k] then add(k) end
