@@ -78,12 +78,15 @@ local function write_file(path, text) rt.log.write_atomic(path, text) end
 -- the progress flag: "auto" -> nil (bar on a terminal), true -> the bar, false -> plain lines
 local function progress_mode(v)
   if v == nil or tostring(v):lower() == "auto" then return nil end
-  return flags.bool(v, "progress") and true or "plain"
+  local ok, b = pcall(flags.bool, v, "progress")
+  if not ok then flags.error(string.format("--progress: expected auto, true or false, got '%s'", tostring(v))) end
+  return b and true or "plain"
 end
 
 local function main(args)
   local o = flags.parse(SPEC, args, META)
   if o.help then return { help = true } end
+  local progress = progress_mode(o.progress)
   local scratch = o.from_scratch
   if not scratch and not o.model_dir then flags.error("give --model_dir DIR or --from_scratch (see --help)") end
   if o.model_dir and not scratch then flags.check_input_dir("model_dir", o.model_dir) end
@@ -210,7 +213,7 @@ local function main(args)
     eval = { name = "dev", fn = function(m) return evaluate(m, dev) end },
     eval_every = o.eval_step, metric = metric, early_stopping = o.early_stopping,
     output_dir = o.output_dir, save_every = o.save_steps, keep_last = o.keep_checkpoints,
-    resume = o.resume, desc = task, progress = progress_mode(o.progress),
+    resume = o.resume, desc = task, progress = progress,
     save_model = save_model, save_best = save_model,
   })
   local T = tr:total_steps()
