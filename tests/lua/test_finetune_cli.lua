@@ -69,7 +69,7 @@ end)
 -- items 2 and 3 (a real Ctrl-C) ------------------------------------------------
 T.test("a real SIGINT saves a checkpoint and exits 130; --resume ends like the uninterrupted run", function()
   local full, part = fresh(), fresh()
-  local extra = { "--max_steps", "200", "--num_train_epochs", "20", "--learning_rate", "1e-3", "--progress", "false" }
+  local extra = { "--max_steps", "300", "--num_train_epochs", "30", "--learning_rate", "1e-3", "--progress", "false" }
   local out, rc = sh(finetune(full, extra))
   T.eq(rc, 0, out)
   local pidfile = tmp .. "/pid"
@@ -80,14 +80,14 @@ T.test("a real SIGINT saves a checkpoint and exits 130; --resume ends like the u
   has(out, "::exit=130")
   has(out, "finetune: interrupted")
   local step = tonumber(out:match("interrupted: saved " .. part:gsub("%p", "%%%0") .. "/checkpoint%-(%d+)"))
-  T.ok(step and step >= 10 and step < 200, out)
+  T.ok(step and step >= 10 and step < 300, out)
   T.ok(not exists(part .. "/eval_results.txt"), "no results after Ctrl-C")
-  out, rc = sh(finetune(part, { "--max_steps", "200", "--num_train_epochs", "20", "--learning_rate", "1e-3", "--progress", "false",
+  out, rc = sh(finetune(part, { "--max_steps", "300", "--num_train_epochs", "30", "--learning_rate", "1e-3", "--progress", "false",
                                 "--resume", "True" }))
   T.eq(rc, 0, out)
   has(out, string.format("resuming from %s/checkpoint-%d (step %d)", part, step, step))
   T.eq(slurp(part .. "/eval_results.txt"), slurp(full .. "/eval_results.txt"))
-  local a, b = rt.load(full .. "/checkpoint-200/model.safetensors"), rt.load(part .. "/checkpoint-200/model.safetensors")
+  local a, b = rt.load(full .. "/checkpoint-300/model.safetensors"), rt.load(part .. "/checkpoint-300/model.safetensors")
   local k = 0
   for name, t in pairs(a) do T.near(b[name], t, 0, name); k = k + 1 end
   T.ok(k > 10, "parameters compared: " .. k)
