@@ -41,6 +41,7 @@ rt_node *rt_node_attach(rt_tensor *out, const rt_op_desc *op, int n_inputs, rt_t
         rt_retain(inputs[i]);
     }
     if (out->grad_fn) rt_node_release(out->grad_fn);
+    rt_set_grad_fn_release(rt_node_release);   /* core drops grad_fn through this hook */
     out->grad_fn = n;
     out->requires_grad = true;
     return n;

@@ -26,7 +26,7 @@ int rtl_error(lua_State *L);
 /* Check that a C result is non-NULL; otherwise raise the current message. */
 #define RTL_CHECK(L, expr) do { if (!(expr)) rtl_error(L); } while (0)
 
-/* --- tensors (implemented in l_tensor.c) --- */
+/* --- tensors and argument checkers (implemented in l_check.c) --- */
 /* Push a tensor userdata taking ownership of the reference t (t NULL: raises the error). */
 void rtl_push_tensor(lua_State *L, rt_tensor *t);
 /* The tensor at idx (borrowed) or a Lua error "bad argument #idx (Tensor expected, got ...)". */
@@ -44,7 +44,9 @@ void rtl_gc_account(lua_State *L, size_t nbytes);
 
 /* Module openers (each in its own l_*.c). */
 void rtl_open_core(lua_State *L, int rt);      /* memory, manual_seed, set_threads, version */
-void rtl_open_tensor(lua_State *L, int rt);    /* rt.Tensor, creation, math */
+void rtl_open_tensor(lua_State *L, int rt);    /* rt.Tensor metatable, creation */
+void rtl_open_tensor_methods(lua_State *L, int rt); /* the methods of rt.Tensor (after rtl_open_tensor) */
+void rtl_open_gradcheck(lua_State *L, int rt); /* rt.gradcheck */
 void rtl_open_nn(lua_State *L, int rt);        /* rt.F */
 void rtl_open_io(lua_State *L, int rt);        /* rt.load, rt.save, rt.io */
 void rtl_open_model(lua_State *L, int rt);     /* rt.model */
