@@ -7,7 +7,7 @@
 #include <string.h>
 #include "lrt.h"
 #include "../core/rng.h"
-#include "../kernels/optim.h"
+#include "../optim/update.h"
 
 /* The f32 data of a contiguous tensor argument with n elements (n < 0: any). */
 static float *f32_arg(lua_State *L, int idx, int64_t n, const char *fn) {

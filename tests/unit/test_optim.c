@@ -7,7 +7,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <cmocka.h>
-#include "kernels/optim.h"
+#include "optim/update.h"
+#include "optim/loss_scale.h"
 
 static float frand(unsigned *s) { *s = *s * 1103515245u + 12345u; return ((*s >> 8) & 0xffff) / 32768.0f - 1.0f; }
 
@@ -69,11 +70,31 @@ static void test_lamb_and_parallel(void **st) {
     free(w); free(g); free(m); free(v);
 }
 
+/* GradScaler's rule: back off on inf (step skipped), grow after growth_interval good steps. */
+static void test_loss_scaler(void **st) {
+    (void)st;
+    rt_loss_scaler s;
+    rt_loss_scaler_init(&s, 65536.0);
+    assert_true(s.scale == 65536.0 && s.growth_interval == 2000);
+    assert_false(rt_loss_scaler_update(&s, true));
+    assert_true(s.scale == 32768.0);
+    s.growth_interval = 3;
+    assert_true(rt_loss_scaler_update(&s, false));
+    assert_true(rt_loss_scaler_update(&s, false));
+    assert_true(s.scale == 32768.0);
+    assert_true(rt_loss_scaler_update(&s, false));   /* third good step: grows */
+    assert_true(s.scale == 65536.0 && s.good_steps == 0);
+    assert_true(rt_loss_scaler_update(&s, false));
+    assert_false(rt_loss_scaler_update(&s, true));   /* a bad step resets the count */
+    assert_true(s.scale == 32768.0 && s.good_steps == 0);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_adamw_formula),
         cmocka_unit_test(test_adam_wd_clip),
         cmocka_unit_test(test_lamb_and_parallel),
+        cmocka_unit_test(test_loss_scaler),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

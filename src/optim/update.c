@@ -1,4 +1,4 @@
-/* optim.c — optimizer kernels (see optim.h). Tensors are processed in blocks of
+/* update.c — optimizer update kernels (see update.h). Tensors are processed in blocks of
  * BLK elements (OpenMP splits the blocks of tensors larger than PAR_MIN): a
  * branch-free loop updates the moments, vsqrt takes the square roots with SIMD
  * intrinsics (GCC will not vectorise sqrtf under -fmath-errno), and a second
@@ -9,7 +9,7 @@
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 #endif
-#include "optim.h"
+#include "update.h"
 
 #define PAR_MIN 32768
 #define BLK 1024

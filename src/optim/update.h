@@ -1,12 +1,12 @@
-/* optim.h — one-pass optimizer kernels over contiguous f32 buffers (no tensors,
+/* update.h — one-pass optimizer update kernels over contiguous f32 buffers (no tensors,
  * no autograd). Each kernel updates one parameter tensor of n elements in place:
  * w (weights), g (gradient, read only), m / v (first / second moment slots).
  * Scalars are given in double (as the Lua layer computes them) and rounded to
  * float where the reference implementations (PyTorch, TF) do. Large tensors are
  * split across OpenMP threads; results do not depend on the thread count except
  * for the order of the double-precision sums in rt_k_sumsq / rt_k_lamb_moments. */
-#ifndef RT_KERNELS_OPTIM_H
-#define RT_KERNELS_OPTIM_H
+#ifndef RT_OPTIM_UPDATE_H
+#define RT_OPTIM_UPDATE_H
 
 #include <stdint.h>
 
