@@ -12,7 +12,6 @@
 #include <string.h>
 #include "elementwise.h"
 #include "vmath.h"
-#include "gelu_avx2.h"
 #include "../core/shape.h"
 
 enum { K_NEG, K_EXP, K_LOG, K_SQRT, K_RSQRT, K_ABS, K_TANH, K_SIGMOID, K_RELU, K_GELU,

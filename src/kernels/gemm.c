@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <omp.h>
-#include "nn_vmath.h"
+#include "vmath.h"
 
 void openblas_set_num_threads(int n);   /* from libopenblas (OpenMP build) */
 

@@ -1,7 +1,7 @@
 /* loss.c — cross-entropy (fused log-softmax + NLL, ignore_index) and the
  * TinyBERT soft cross-entropy, forward and backward over rows of C logits. */
 #include "nn.h"
-#include "nn_vmath.h"
+#include "vmath.h"
 
 #include <math.h>
 #include <stdlib.h>

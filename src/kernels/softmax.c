@@ -1,7 +1,7 @@
 /* softmax.c — numerically stable softmax / log_softmax over one dim of a
  * contiguous [outer, n, inner] array, and their fused backward. */
 #include "nn.h"
-#include "nn_vmath.h"
+#include "vmath.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -70,7 +70,7 @@ static void softmax_bwd_row(const float *y, const float *gy, float *gx, int64_t 
         float e[256];
         for (int64_t j0 = 0; j0 < n; j0 += 256) {
             int64_t w = n - j0 < 256 ? n - j0 : 256;
-            rt_vexp(y + j0, e, w);
+            rt_vexp_sum(y + j0, 0.0f, e, w);   /* e = exp(y) */
 #pragma omp simd
             for (int64_t j = 0; j < w; j++) gx[j0 + j] = gy[j0 + j] - e[j] * s;
         }
