@@ -13,6 +13,7 @@
 #include "graph.h"
 #include "ops.h"
 #include "../core/shape.h"
+#include "../kernels/elementwise.h"
 
 static _Thread_local int no_grad_depth = 0;
 static int64_t epoch = 0;
@@ -128,8 +129,7 @@ rt_status rt_grad_accumulate(rt_tensor **acc, rt_tensor *g) {
     float *d = rt_f32(dst);
     const float *s = rt_f32(gc);
     int64_t n = rt_numel(dst);
-    #pragma omp parallel for simd schedule(static) if (n > 131072)
-    for (int64_t i = 0; i < n; i++) d[i] += s[i];
+    rt_k_acc_f32(d, s, n);
     rt_release(gc);
     if (dst != a) {
         if (a->dtype != RT_F32) {

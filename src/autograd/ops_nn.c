@@ -21,7 +21,7 @@ static rt_status softmax_backward(rt_node *n, rt_tensor *go, rt_tensor **grads, 
     if (!gx) { rt_release(g); return rt_last_status(); }
     int64_t outer, len, inner;
     split_dims(y, (int)n->i[0], &outer, &len, &inner);
-    rt_softmax_bwd(rt_f32(y), rt_f32(g), rt_f32(gx), outer, len, inner, n->i[1] != 0);
+    rt_k_softmax_bwd(rt_f32(gx), rt_f32(y), rt_f32(g), outer, len, inner, n->i[1] != 0);
     rt_release(g);
     grads[0] = gx;
     return RT_OK;
@@ -37,7 +37,7 @@ static rt_tensor *softmax_impl(const char *op, rt_tensor *a, int dim, bool lg) {
     if (!y) { rt_release(x); return NULL; }
     int64_t outer, len, inner;
     split_dims(x, dim, &outer, &len, &inner);
-    rt_softmax_fwd(rt_f32(x), rt_f32(y), outer, len, inner, lg);
+    rt_k_softmax(rt_f32(y), rt_f32(x), outer, len, inner, lg);
     rt_release(x);
     rt_node *nd = rt_node_attach(y, lg ? &LOG_SOFTMAX : &SOFTMAX, 1, &a);
     if (nd) {
@@ -64,9 +64,8 @@ static rt_status layer_norm_backward(rt_node *n, rt_tensor *go, rt_tensor **grad
     if (needs[0] && !(gx = rt_tensor_empty(RT_F32, x->ndim, x->shape))) goto fail;
     if (n->inputs[1] && needs[1] && !(gw = rt_tensor_empty(RT_F32, n->inputs[1]->ndim, n->inputs[1]->shape))) goto fail;
     if (n->inputs[2] && needs[2] && !(gb = rt_tensor_empty(RT_F32, n->inputs[2]->ndim, n->inputs[2]->shape))) goto fail;
-    if (rt_layer_norm_bwd(rt_f32(x), w ? rt_f32(w) : NULL, rt_f32(mean), rt_f32(rstd), rt_f32(g),
-                          gx ? rt_f32(gx) : NULL, gw ? rt_f32(gw) : NULL, gb ? rt_f32(gb) : NULL,
-                          rows, len) != RT_OK)
+    if (rt_k_layer_norm_bwd(gx ? rt_f32(gx) : NULL, gw ? rt_f32(gw) : NULL, gb ? rt_f32(gb) : NULL, rt_f32(g),
+                            rt_f32(x), w ? rt_f32(w) : NULL, rt_f32(mean), rt_f32(rstd), rows, len) != RT_OK)
         goto fail;
     rt_release(g);
     grads[0] = gx; grads[1] = gw; grads[2] = gb;
@@ -110,8 +109,8 @@ rt_tensor *rt_layer_norm(rt_tensor *x, int n_norm, rt_tensor *w, rt_tensor *b, d
         rt_release(y); y = NULL;
         goto done;
     }
-    rt_layer_norm_fwd(rt_f32(xc), wc ? rt_f32(wc) : NULL, bc ? rt_f32(bc) : NULL, rt_f32(y),
-                      rt_f32(mean), rt_f32(rstd), rows, len, (float)eps);
+    rt_k_layer_norm(rt_f32(y), rt_f32(mean), rt_f32(rstd), rt_f32(xc), wc ? rt_f32(wc) : NULL,
+                    bc ? rt_f32(bc) : NULL, rows, len, (float)eps);
     rt_tensor *in[3] = {x, w, b};
     rt_node *nd = rt_node_attach(y, &LAYER_NORM, 3, in);
     if (nd) {
@@ -132,8 +131,8 @@ static rt_status dropout_backward(rt_node *n, rt_tensor *go, rt_tensor **grads, 
     if (!g) return rt_last_status();
     rt_tensor *gx = rt_tensor_empty(RT_F32, g->ndim, g->shape);
     if (!gx) { rt_release(g); return rt_last_status(); }
-    rt_dropout_apply(rt_f32(g), rt_f32(gx), rt_numel(g), (float)n->f[0], (uint64_t)n->i[0],
-                     (uint64_t)n->i[1]);
+    rt_k_dropout(rt_f32(gx), rt_f32(g), rt_numel(g), (float)n->f[0], (uint64_t)n->i[0],
+                 (uint64_t)n->i[1]);
     rt_release(g);
     grads[0] = gx;
     return RT_OK;
@@ -154,7 +153,7 @@ rt_tensor *rt_dropout(rt_tensor *x, double p, bool train, rt_generator *g) {
     if (!y) { rt_release(xc); return NULL; }
     int64_t n = rt_numel(x);
     uint64_t seed = g->seed, base = rt_rng_reserve(g, (uint64_t)n);
-    rt_dropout_apply(rt_f32(xc), rt_f32(y), n, (float)p, seed, base);
+    rt_k_dropout(rt_f32(y), rt_f32(xc), n, (float)p, seed, base);
     rt_release(xc);
     rt_node *nd = rt_node_attach(y, &DROPOUT, 1, &x);
     if (nd) { nd->f[0] = p; nd->i[0] = (int64_t)seed; nd->i[1] = (int64_t)base; }
@@ -170,8 +169,8 @@ static rt_status embedding_backward(rt_node *n, rt_tensor *go, rt_tensor **grads
     rt_tensor *gw = rt_tensor_zeros(RT_F32, 2, w->shape);
     if (!gw) { rt_release(g); return rt_last_status(); }
     bool i64 = ids->dtype == RT_I64;
-    rt_embedding_bwd(rt_f32(g), w->shape[1], i64 ? rt_data(ids) : NULL, i64 ? NULL : rt_data(ids),
-                     rt_numel(ids), rt_f32(gw));
+    rt_k_embedding_bwd(rt_f32(gw), rt_f32(g), i64 ? rt_data(ids) : NULL, i64 ? NULL : rt_data(ids),
+                       rt_numel(ids), w->shape[1]);
     rt_release(g);
     grads[0] = gw;
     return RT_OK;
@@ -200,7 +199,7 @@ rt_tensor *rt_embedding(rt_tensor *weight, rt_tensor *ids) {
     bool i64 = ic->dtype == RT_I64;
     const int64_t *p64 = i64 ? rt_data(ic) : NULL;
     const int32_t *p32 = i64 ? NULL : rt_data(ic);
-    int64_t bad = rt_embedding_check(p64, p32, n, V);
+    int64_t bad = rt_k_embedding_check(p64, p32, n, V);
     if (bad >= 0) {
         rt_errorf(RT_EINDEX, "embedding: id %lld (at flat position %lld of ids %s) is out of range for vocabulary size %lld (weight %s)",
                   (long long)(i64 ? p64[bad] : p32[bad]), (long long)bad, rt_shape_str(ids, si, sizeof si),
@@ -212,7 +211,7 @@ rt_tensor *rt_embedding(rt_tensor *weight, rt_tensor *ids) {
     for (int d = 0; d < ids->ndim; d++) os[d] = ids->shape[d];
     os[ids->ndim] = D;
     if (!(y = rt_tensor_empty(RT_F32, ids->ndim + 1, os))) goto done;
-    rt_embedding_fwd(rt_f32(wc), D, p64, p32, n, rt_f32(y));
+    rt_k_embedding(rt_f32(y), rt_f32(wc), p64, p32, n, D);
     rt_tensor *in[2] = {weight, ids};
     rt_node *nd = rt_node_attach(y, &EMBEDDING, 2, in);
     if (nd) rt_node_save(nd, ic);

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include "kernel.h"   /* the kernel rule (gemm keeps the BLAS order) */
 
 /* C[M,N] = alpha * op(A)[M,K] · op(B)[K,N] + beta * C.
  * op(A) = A (A is [M,K], lda >= K) or Aᵀ (A is [K,M], lda >= M); same for B.

@@ -46,7 +46,7 @@ static void softmax_cols(const float *x, float *y, int64_t n, int64_t inner, int
     }
 }
 
-void rt_softmax_fwd(const float *x, float *y, int64_t outer, int64_t n, int64_t inner, bool log) {
+void rt_k_softmax(float *y, const float *x, int64_t outer, int64_t n, int64_t inner, bool log) {
     if (n == 0) return;
     if (inner == 1) {
 #pragma omp parallel for schedule(static) if (outer * n > 4096)
@@ -83,8 +83,8 @@ static void softmax_bwd_row(const float *y, const float *gy, float *gx, int64_t 
     }
 }
 
-void rt_softmax_bwd(const float *y, const float *gy, float *gx, int64_t outer, int64_t n,
-                    int64_t inner, bool log) {
+void rt_k_softmax_bwd(float *gx, const float *y, const float *gy, int64_t outer, int64_t n, int64_t inner,
+                      bool log) {
     if (n == 0) return;
     if (inner == 1) {
 #pragma omp parallel for schedule(static) if (outer * n > 4096)
