@@ -44,6 +44,11 @@ rt_tensor *rtl_test_tensor(lua_State *L, int idx) {
     return b ? b->t : NULL;
 }
 
+void rtl_close_tensor(lua_State *L, int idx) {
+    rtl_tbox *b = luaL_testudata(L, idx, RTL_TENSOR_MT);
+    if (b) { rt_release(b->t); b->t = NULL; }
+}
+
 rt_tensor *rtl_check_tensor(lua_State *L, int idx) {
     rtl_tbox *b = luaL_testudata(L, idx, RTL_TENSOR_MT);
     if (!b) {

@@ -32,6 +32,9 @@ void rtl_push_tensor(lua_State *L, rt_tensor *t);
 /* The tensor at idx (borrowed) or a Lua error "bad argument #idx (Tensor expected, got ...)". */
 rt_tensor *rtl_check_tensor(lua_State *L, int idx);
 rt_tensor *rtl_test_tensor(lua_State *L, int idx);   /* NULL if not a tensor */
+/* Release the reference held by the Tensor box at idx now (it reads as closed after);
+ * no-op for other values. */
+void rtl_close_tensor(lua_State *L, int idx);
 /* A tensor from idx: a Tensor, a number or a nested table (new ref; dtype hint for tables/numbers). */
 rt_tensor *rtl_to_tensor(lua_State *L, int idx, rt_dtype hint);
 /* Convert a Lua dim (1-based, negative from end) for a tensor of ndim dims to 0-based
