@@ -54,6 +54,14 @@ void rt_node_save(rt_node *n, rt_tensor *t) {
     n->saved[n->n_saved++] = t;
 }
 
+void rt_node_save_at(rt_node *n, int slot, rt_tensor *t) {
+    if (!n || slot < 0 || slot >= RT_NODE_MAX_SAVED) return;
+    rt_retain(t);
+    rt_release(n->saved[slot]);
+    n->saved[slot] = t;
+    if (n->n_saved <= slot) n->n_saved = slot + 1;
+}
+
 void rt_node_retain(rt_node *n) { if (n) n->refcount++; }
 
 static void node_free_state(rt_node *n) {

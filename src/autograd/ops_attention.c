@@ -32,8 +32,12 @@ static bool check_rel(const char *op, rt_tensor *rel, int64_t S, int64_t D) {
 
 /* ---- scores ---- */
 
+/* attention_scores node slots */
+enum { SC_REL };   /* saved[] */
+enum { SC_SCALE };   /* f[] */
+
 static rt_status scores_backward(rt_node *n, rt_tensor *go, rt_tensor **grads, const bool *needs) {
-    rt_tensor *q = n->inputs[0], *k = n->inputs[1], *rel = n->saved[0];
+    rt_tensor *q = n->inputs[0], *k = n->inputs[1], *rel = n->saved[SC_REL];
     int64_t B = q->shape[0], H = q->shape[1], S = q->shape[2], D = q->shape[3];
     rt_heads hq, hk;
     rt_tensor *qc = heads_operand(q, &hq), *kc = heads_operand(k, &hk), *g = nn_f32c(go);
@@ -43,7 +47,7 @@ static rt_status scores_backward(rt_node *n, rt_tensor *go, rt_tensor **grads, c
     if (needs[0] && !(gq = rt_tensor_empty(RT_F32, 4, q->shape))) { st = rt_last_status(); goto done; }
     if (needs[1] && !(gk = rt_tensor_empty(RT_F32, 4, k->shape))) { st = rt_last_status(); goto done; }
     st = rt_k_attn_scores_bwd(gq ? rt_f32(gq) : NULL, gk ? rt_f32(gk) : NULL, rt_f32(g), hq, hk,
-                              rel ? rt_f32(rel) : NULL, B, H, S, D, (float)n->f[0]);
+                              rel ? rt_f32(rel) : NULL, B, H, S, D, (float)n->f[SC_SCALE]);
     if (st == RT_OK) { grads[0] = gq; grads[1] = gk; gq = gk = NULL; }
 done:
     rt_release(qc); rt_release(kc); rt_release(g); rt_release(gq); rt_release(gk);
@@ -90,7 +94,7 @@ rt_tensor *rt_attention_scores(rt_tensor *q, rt_tensor *k, rt_tensor *rel, rt_te
     }
     rt_tensor *in[2] = {q, k};
     rt_node *nd = rt_node_attach(out, &ATTN_SCORES, 2, in);
-    if (nd) { if (relc) rt_node_save(nd, relc); nd->f[0] = scale; }
+    if (nd) { if (relc) rt_node_save_at(nd, SC_REL, relc); nd->f[SC_SCALE] = scale; }
 done:
     rt_release(mc); rt_release(relc); rt_release(qc); rt_release(kc);
     return out;
@@ -99,10 +103,15 @@ done:
 /* ---- context ---- */
 
 /* saved: [0] probs (alias, pre-dropout), [1] rel (optional) */
+/* attention_context node slots */
+enum { CTX_PROBS, CTX_REL };   /* saved[] */
+enum { CTX_SEED, CTX_BASE, CTX_HAS_REL };   /* i[] */
+enum { CTX_P };   /* f[] */
+
 static rt_status context_backward(rt_node *n, rt_tensor *go, rt_tensor **grads, const bool *needs) {
-    rt_tensor *v = n->inputs[1], *pr = n->saved[0], *rel = n->i[2] ? n->saved[1] : NULL;
+    rt_tensor *v = n->inputs[1], *pr = n->saved[CTX_PROBS], *rel = n->i[CTX_HAS_REL] ? n->saved[CTX_REL] : NULL;
     int64_t B = v->shape[0], H = v->shape[1], S = v->shape[2], D = v->shape[3], np = rt_numel(pr);
-    float p = (float)n->f[0];
+    float p = (float)n->f[CTX_P];
     bool drop = p > 0.0f;
     rt_heads hv, hg;
     rt_tensor *vc = heads_operand(v, &hv), *gc = heads_operand(go, &hg);
@@ -111,7 +120,7 @@ static rt_status context_backward(rt_node *n, rt_tensor *go, rt_tensor **grads, 
     if (!vc || !gc) { st = rt_last_status(); goto done; }
     if (drop) {   /* regenerate p' from (seed, base) */
         if (!(pd = rt_tensor_empty(RT_F32, 4, pr->shape))) { st = rt_last_status(); goto done; }
-        rt_k_dropout(rt_f32(pd), rt_f32(pr), np, p, (uint64_t)n->i[0], (uint64_t)n->i[1]);
+        rt_k_dropout(rt_f32(pd), rt_f32(pr), np, p, (uint64_t)n->i[CTX_SEED], (uint64_t)n->i[CTX_BASE]);
     }
     if (!(gp = rt_tensor_empty(RT_F32, 4, pr->shape))) { st = rt_last_status(); goto done; }
     if (needs[1] && !(gv = rt_tensor_empty(RT_F32, 4, v->shape))) { st = rt_last_status(); goto done; }
@@ -119,7 +128,7 @@ static rt_status context_backward(rt_node *n, rt_tensor *go, rt_tensor **grads, 
                                rel ? rt_f32(rel) : NULL, B, H, S, D);
     if (st != RT_OK) goto done;
     if (needs[0]) {
-        if (drop) rt_k_dropout(rt_f32(gp), rt_f32(gp), np, p, (uint64_t)n->i[0], (uint64_t)n->i[1]);
+        if (drop) rt_k_dropout(rt_f32(gp), rt_f32(gp), np, p, (uint64_t)n->i[CTX_SEED], (uint64_t)n->i[CTX_BASE]);
         rt_k_softmax_bwd(rt_f32(gp), rt_f32(pr), rt_f32(gp), np / S, S, 1, false);
         grads[0] = gp; gp = NULL;
     }
@@ -178,10 +187,10 @@ rt_tensor *rt_attention_context(rt_tensor *scores, rt_tensor *v, rt_tensor *rel,
     rt_tensor *in[2] = {scores, v};
     rt_node *nd = rt_node_attach(out, &ATTN_CONTEXT, 2, in);
     if (nd) {
-        rt_node_save(nd, pr);
-        if (relc) rt_node_save(nd, relc);
-        nd->f[0] = drop ? dropout_p : 0.0;
-        nd->i[0] = (int64_t)seed; nd->i[1] = (int64_t)base; nd->i[2] = relc != NULL;
+        rt_node_save_at(nd, CTX_PROBS, pr);
+        if (relc) rt_node_save_at(nd, CTX_REL, relc);
+        nd->f[CTX_P] = drop ? dropout_p : 0.0;
+        nd->i[CTX_SEED] = (int64_t)seed; nd->i[CTX_BASE] = (int64_t)base; nd->i[CTX_HAS_REL] = relc != NULL;
     }
     if (probs_out && !(*probs_out = rt_tensor_alias(pr))) { rt_release(out); out = NULL; }
 done:

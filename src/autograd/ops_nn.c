@@ -13,15 +13,19 @@ static void split_dims(const rt_tensor *t, int dim, int64_t *outer, int64_t *n, 
 
 /* ---- softmax / log_softmax ---- */
 
+/* softmax / log_softmax node slots */
+enum { SM_Y };   /* saved[] */
+enum { SM_DIM, SM_LOG };   /* i[] */
+
 static rt_status softmax_backward(rt_node *n, rt_tensor *go, rt_tensor **grads, const bool *needs) {
     if (!needs[0]) return RT_OK;
-    rt_tensor *y = n->saved[0], *g = nn_f32c(go);
+    rt_tensor *y = n->saved[SM_Y], *g = nn_f32c(go);
     if (!g) return rt_last_status();
     rt_tensor *gx = rt_tensor_empty(RT_F32, y->ndim, y->shape);
     if (!gx) { rt_release(g); return rt_last_status(); }
     int64_t outer, len, inner;
-    split_dims(y, (int)n->i[0], &outer, &len, &inner);
-    rt_k_softmax_bwd(rt_f32(gx), rt_f32(y), rt_f32(g), outer, len, inner, n->i[1] != 0);
+    split_dims(y, (int)n->i[SM_DIM], &outer, &len, &inner);
+    rt_k_softmax_bwd(rt_f32(gx), rt_f32(y), rt_f32(g), outer, len, inner, n->i[SM_LOG] != 0);
     rt_release(g);
     grads[0] = gx;
     return RT_OK;
@@ -43,9 +47,9 @@ static rt_tensor *softmax_impl(const char *op, rt_tensor *a, int dim, bool lg) {
     if (nd) {
         rt_tensor *al = rt_tensor_alias(y);
         if (!al) { rt_release(y); return NULL; }
-        rt_node_save(nd, al);
+        rt_node_save_at(nd, SM_Y, al);
         rt_release(al);
-        nd->i[0] = dim; nd->i[1] = lg;
+        nd->i[SM_DIM] = dim; nd->i[SM_LOG] = lg;
     }
     return y;
 }
@@ -55,9 +59,13 @@ rt_tensor *rt_log_softmax(rt_tensor *a, int dim) { return softmax_impl("log_soft
 
 /* ---- layer_norm ---- */
 
+/* layer_norm node slots */
+enum { LN_X, LN_MEAN, LN_RSTD, LN_W };   /* saved[] */
+enum { LN_EPS };   /* f[] */
+
 static rt_status layer_norm_backward(rt_node *n, rt_tensor *go, rt_tensor **grads, const bool *needs) {
-    rt_tensor *x = n->saved[0], *mean = n->saved[1], *rstd = n->saved[2];
-    rt_tensor *w = n->inputs[1] ? n->saved[3] : NULL;
+    rt_tensor *x = n->saved[LN_X], *mean = n->saved[LN_MEAN], *rstd = n->saved[LN_RSTD];
+    rt_tensor *w = n->inputs[1] ? n->saved[LN_W] : NULL;
     int64_t rows = rt_numel(mean), len = rows ? rt_numel(x) / rows : 0;
     rt_tensor *g = nn_f32c(go), *gx = NULL, *gw = NULL, *gb = NULL;
     if (!g) return rt_last_status();
@@ -114,9 +122,9 @@ rt_tensor *rt_layer_norm(rt_tensor *x, int n_norm, rt_tensor *w, rt_tensor *b, d
     rt_tensor *in[3] = {x, w, b};
     rt_node *nd = rt_node_attach(y, &LAYER_NORM, 3, in);
     if (nd) {
-        rt_node_save(nd, xc); rt_node_save(nd, mean); rt_node_save(nd, rstd);
-        if (wc) rt_node_save(nd, wc);
-        nd->f[0] = eps;
+        rt_node_save_at(nd, LN_X, xc); rt_node_save_at(nd, LN_MEAN, mean); rt_node_save_at(nd, LN_RSTD, rstd);
+        if (wc) rt_node_save_at(nd, LN_W, wc);
+        nd->f[LN_EPS] = eps;
     }
 done:
     rt_release(xc); rt_release(wc); rt_release(bc); rt_release(mean); rt_release(rstd);
@@ -125,14 +133,18 @@ done:
 
 /* ---- dropout ---- */
 
+/* dropout node slots */
+enum { DO_SEED, DO_BASE };   /* i[] */
+enum { DO_P };   /* f[] */
+
 static rt_status dropout_backward(rt_node *n, rt_tensor *go, rt_tensor **grads, const bool *needs) {
     if (!needs[0]) return RT_OK;
     rt_tensor *g = nn_f32c(go);
     if (!g) return rt_last_status();
     rt_tensor *gx = rt_tensor_empty(RT_F32, g->ndim, g->shape);
     if (!gx) { rt_release(g); return rt_last_status(); }
-    rt_k_dropout(rt_f32(gx), rt_f32(g), rt_numel(g), (float)n->f[0], (uint64_t)n->i[0],
-                 (uint64_t)n->i[1]);
+    rt_k_dropout(rt_f32(gx), rt_f32(g), rt_numel(g), (float)n->f[DO_P], (uint64_t)n->i[DO_SEED],
+                 (uint64_t)n->i[DO_BASE]);
     rt_release(g);
     grads[0] = gx;
     return RT_OK;
@@ -156,15 +168,18 @@ rt_tensor *rt_dropout(rt_tensor *x, double p, bool train, rt_generator *g) {
     rt_k_dropout(rt_f32(y), rt_f32(xc), n, (float)p, seed, base);
     rt_release(xc);
     rt_node *nd = rt_node_attach(y, &DROPOUT, 1, &x);
-    if (nd) { nd->f[0] = p; nd->i[0] = (int64_t)seed; nd->i[1] = (int64_t)base; }
+    if (nd) { nd->f[DO_P] = p; nd->i[DO_SEED] = (int64_t)seed; nd->i[DO_BASE] = (int64_t)base; }
     return y;
 }
 
 /* ---- embedding ---- */
 
+/* embedding node slots */
+enum { EMB_IDS };   /* saved[] */
+
 static rt_status embedding_backward(rt_node *n, rt_tensor *go, rt_tensor **grads, const bool *needs) {
     if (!needs[0]) return RT_OK;
-    rt_tensor *w = n->inputs[0], *ids = n->saved[0], *g = nn_f32c(go);
+    rt_tensor *w = n->inputs[0], *ids = n->saved[EMB_IDS], *g = nn_f32c(go);
     if (!g) return rt_last_status();
     rt_tensor *gw = rt_tensor_zeros(RT_F32, 2, w->shape);
     if (!gw) { rt_release(g); return rt_last_status(); }
@@ -214,7 +229,7 @@ rt_tensor *rt_embedding(rt_tensor *weight, rt_tensor *ids) {
     rt_k_embedding(rt_f32(y), rt_f32(wc), p64, p32, n, D);
     rt_tensor *in[2] = {weight, ids};
     rt_node *nd = rt_node_attach(y, &EMBEDDING, 2, in);
-    if (nd) rt_node_save(nd, ic);
+    if (nd) rt_node_save_at(nd, EMB_IDS, ic);
 done:
     rt_release(ic); rt_release(wc);
     return y;
