@@ -8,8 +8,18 @@ num_to_mask = min(max_pred, max(1, int(round(len(tokens) * masked_lm_prob)))),
 each instance) + epoch_{k}_metrics.json. Tokenizer: scripts/ref_tokenizer.py.
 Unlike upstream it seeds `random` (--seed) so runs repeat.
 
-Used for the throughput comparison (scripts/pregen/bench.sh) and the fixtures
-of tests/golden/pregenerate (scripts/golden/pregenerate_fixture.py).
+Used for the throughput comparison (scripts/bench/pregenerate.py) and, as
+make_golden.py's generate(), the interop fixtures of tests/golden/pregenerate:
+  1. every line retort wrote (retort/epoch_k.json, from scripts/pregen/make_fixture.lua)
+     must be byte-identical to json.dumps(json.loads(line)) -- upstream's layout;
+  2. a reader written from TinyBERT/general_distill.py's PregeneratedDataset
+     (convert_example_to_features: ids padded with 0 to the metrics' max_seq_len,
+     input_mask, segment_ids, lm_label_ids = -1 except the masked positions, is_next)
+     builds the arrays of the retort files; their checksums go to arrays.json;
+  3. this re-implementation writes upstream/epoch_0.json (json.dumps) from the same
+     corpus, with the checksums of its arrays.
+tests/lua/test_golden_pregenerate.lua builds the same arrays with rt.data.pregenerated_arrays.
+    /usr/bin/python3 scripts/make_golden.py --only pregenerate
 
     pregenerate.py --train_corpus C --bert_model DIR --output_dir OUT [--do_lower_case] ...
 """
@@ -19,12 +29,18 @@ import itertools
 import json
 import os
 import random
+import shutil
+import subprocess
 import sys
 import time
+
+import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, ".."))
 import ref_tokenizer  # noqa: E402
+
+FIXTURE = os.path.join(HERE, "..", "..", "tests", "golden", "pregenerate")
 
 
 class DocumentDatabase:
@@ -208,6 +224,77 @@ def main():
     if a.stats:
         with open(a.stats, "w") as sf:
             json.dump({"seconds": secs, "mb": mb, "documents": len(db), "epochs": all_stats}, sf)
+
+
+def pregenerated_dataset(epoch_file, metrics_file, vocab):
+    """PregeneratedDataset(reduce_memory=False) of one epoch."""
+    metrics = json.load(open(metrics_file))
+    n, L = metrics["num_training_examples"], metrics["max_seq_len"]
+    input_ids = np.zeros((n, L), dtype=np.int64)
+    input_masks = np.zeros((n, L), dtype=np.int64)
+    segment_ids = np.zeros((n, L), dtype=np.int64)
+    lm_label_ids = np.full((n, L), -1, dtype=np.int64)
+    is_nexts = np.zeros((n,), dtype=np.int64)
+    with open(epoch_file) as f:
+        for i, line in enumerate(f):
+            ex = json.loads(line.strip())
+            tokens, seg = ex["tokens"], ex["segment_ids"]
+            assert len(tokens) == len(seg) <= L
+            ids = [vocab[t] for t in tokens]                       # convert_tokens_to_ids (KeyError if unknown)
+            labels = [vocab[t] for t in ex["masked_lm_labels"]]
+            input_ids[i, :len(ids)] = ids
+            input_masks[i, :len(ids)] = 1
+            segment_ids[i, :len(seg)] = seg
+            lm_label_ids[i, ex["masked_lm_positions"]] = labels
+            is_nexts[i] = ex["is_random_next"]
+    assert i + 1 == n, (i + 1, n)
+    return {"input_ids": input_ids, "input_mask": input_masks, "segment_ids": segment_ids,
+            "lm_label_ids": lm_label_ids, "is_next": is_nexts}
+
+
+def checksums(arrays):
+    out = {}
+    for k, a in arrays.items():
+        flat = a.reshape(-1)
+        w = (np.arange(flat.size) % 1009) + 1
+        out[k] = {"shape": list(a.shape), "sum": int(flat.sum()), "wsum": int((flat * w).sum()),
+                  "first": a[0].tolist() if a.ndim == 2 else a[:8].tolist()}
+    return out
+
+
+def generate(out_dir):
+    """make_golden.py entry: the interop fixtures of tests/golden/pregenerate in out_dir
+    (the retort-written inputs are copied there first when out_dir is elsewhere)."""
+    OUT = out_dir
+    if os.path.abspath(out_dir) != os.path.abspath(FIXTURE):
+        for rel in ("corpus.txt", "vocab.txt"):
+            shutil.copy(os.path.join(FIXTURE, rel), os.path.join(out_dir, rel))
+        shutil.copytree(os.path.join(FIXTURE, "retort"), os.path.join(out_dir, "retort"), dirs_exist_ok=True)
+    vocab = ref_tokenizer.read_vocab(os.path.join(OUT, "vocab.txt"))
+    res = {"retort": {}, "upstream": {}}
+    k = 0
+    while os.path.exists(os.path.join(OUT, "retort", "epoch_%d.json" % k)):
+        ef = os.path.join(OUT, "retort", "epoch_%d.json" % k)
+        with open(ef) as f:
+            for ln, line in enumerate(f, 1):
+                line = line.rstrip("\n")
+                assert json.dumps(json.loads(line)) == line, "%s:%d differs from json.dumps" % (ef, ln)
+        res["retort"]["epoch_%d" % k] = checksums(pregenerated_dataset(
+            ef, os.path.join(OUT, "retort", "epoch_%d_metrics.json" % k), vocab))
+        k += 1
+    assert k > 0, "run scripts/pregen/make_fixture.lua first"
+    up = os.path.join(OUT, "upstream")
+    subprocess.check_call([sys.executable, os.path.abspath(__file__), "--train_corpus",
+                           os.path.join(OUT, "corpus.txt"), "--bert_model", OUT, "--output_dir", up,
+                           "--do_lower_case", "--epochs_to_generate", "1", "--max_seq_len", "64",
+                           "--masked_lm_prob", "0.15", "--do_whole_word_mask", "--seed", "11"],
+                          stdout=subprocess.DEVNULL)
+    res["upstream"]["epoch_0"] = checksums(pregenerated_dataset(
+        os.path.join(up, "epoch_0.json"), os.path.join(up, "epoch_0_metrics.json"), vocab))
+    res["layout_identical"] = True
+    with open(os.path.join(OUT, "arrays.json"), "w") as f:
+        json.dump(res, f, indent=1, sort_keys=True)
+    print("pregenerate: %d retort epochs match json.dumps; arrays.json written" % k)
 
 
 if __name__ == "__main__":

@@ -1,8 +1,8 @@
 -- Writes tests/golden/pregenerate/: a small fortunes corpus (40 documents), a WordPiece
 -- vocabulary learned on it, and retort/epoch_{0,1}.json (+ metrics) from
--- rt.pretrain.pregenerate; then run scripts/golden/pregenerate_fixture.py, which reads
+-- rt.pretrain.pregenerate; then run scripts/make_golden.py --only pregenerate, which reads
 -- those files with TinyBERT's PregeneratedDataset logic and writes the upstream-side files.
---   build/retort scripts/pregen/make_fixture.lua && /usr/bin/python3 scripts/golden/pregenerate_fixture.py
+--   build/retort scripts/pregen/make_fixture.lua && /usr/bin/python3 scripts/make_golden.py --only pregenerate
 local out = "tests/golden/pregenerate"
 local src = "/usr/share/games/fortunes/computers"
 local f = assert(io.open(src, "rb"), "needs Debian's fortunes package (" .. src .. ")")

@@ -1,5 +1,5 @@
 -- Interop of TinyBERT pregenerated data with the upstream side (fixtures made by
--- scripts/pregen/make_fixture.lua + scripts/golden/pregenerate_fixture.py):
+-- scripts/pregen/make_fixture.lua + scripts/make_golden.py --only pregenerate):
 --  * retort's epoch files are byte-identical to json.dumps of their records (checked in
 --    Python when the fixture was made) and are regenerated bit-identically here;
 --  * rt.data.pregenerated_arrays builds the same arrays as a reader written from
