@@ -71,6 +71,11 @@ T.test("general_distill: upstream files, log.jsonl terms, resume is bit-identica
   end
   T.eq(slurp(dir .. "/B/log.txt"), lt, "log.txt identical after resume")
   T.eq(#rt.log.read_jsonl(dir .. "/B/log.jsonl"), 6)
+  -- --continue_train: the student's weights come from a checkpoint folder
+  local c2 = run(dir, dir .. "/C", { "--max_steps", "1", "--continue_train", "--student_model", dir .. "/A" })
+  T.eq(c2.step, 1)
+  local pc = rt.load(dir .. "/C/model.safetensors")
+  T.ok((pc["fit_dense.weight"] - pa["fit_dense.weight"]):abs():max():item() < 1e-2, "continued from A's weights")
 end)
 
 T.test("general_distill: per-layer terms add up to rt.distill.losses", function()
