@@ -317,6 +317,10 @@ local function main(args)
     total_examples, epochs, t_total, o.train_batch_size, micro, ga, DC.describe_map(maps)))
   local summary = tr:fit()
   if summary.stopped == "nonfinite" then error(summary.error, 0) end
+  if summary.stopped == "interrupted" then
+    io.stderr:write("general_distill: interrupted; continue with --resume (", tostring(summary.checkpoint), ")\n")
+    error("interrupted", 0)                      -- flags.script exits 130
+  end
   student:save(o.output_dir)
   tok:save(o.output_dir .. "/vocab.txt")
   summary.t_total = t_total
