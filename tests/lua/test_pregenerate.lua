@@ -286,3 +286,15 @@ T.test("errors: fewer than two documents, missing vocabulary", function()
   T.raises(function() run { train_corpus = dir .. "/nope.txt", output_dir = dir .. "/o", vocab_file = dir .. "/vocab.txt" } end,
            "cannot read the corpus")
 end)
+
+T.test("pregenerate.lua takes upstream's command line (--flag v and --flag=v)", function()
+  local dir = T.tmpdir()
+  local sizes = { 3, 4, 5 }
+  local corpus = synth(dir, sizes)
+  local s = loadfile("lua/recipes/pregenerate.lua")("--train_corpus", corpus, "--bert_model", dir, "--reduce_memory",
+    "--output_dir", dir .. "/o",
+    "--epochs_to_generate=2", "--max_seq_len", "32", "--num_workers", "1", "--quiet")
+  T.eq(s.documents, 3); T.eq(#s.epochs, 2)
+  local m = slurp(s.epochs[2].metrics)
+  T.eq(m, string.format('{"num_training_examples": %d, "max_seq_len": 32}', s.epochs[2].instances))
+end)
