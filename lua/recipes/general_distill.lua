@@ -136,6 +136,11 @@ local function main(args)
   local tok = rt.tokenizer.load(tvocab, { lower = o.do_lower_case })
   local student
   local tc = teacher.config
+  -- a teacher saved with pretraining heads (BertForPreTraining) would compute [B, L, V]
+  -- MLM logits every step: ask for one position only (upstream uses BertModel; a zero-size
+  -- request fails in linear: "input [B,0,H] too large for the GEMM backend")
+  local no_mlm = false
+  for _, h in ipairs(tc.heads or {}) do if h == "mlm" then no_mlm = true end end
   if o.continue_train then
     student = rt.model.load(o.student_model, { quiet = true })
   else
@@ -214,7 +219,8 @@ local function main(args)
     -- alive during the student's step, the others are released at once
     local t = rt.no_grad(function()
       local out = teacher:forward { input_ids = inp.input_ids, token_type_ids = inp.token_type_ids,
-                                    attention_mask = inp.attention_mask, output_fit = false }
+                                    attention_mask = inp.attention_mask, output_fit = false,
+                                    mlm_positions = no_mlm and rt.zeros({ inp.input_ids:shape()[1], 1 }, "i64") or nil }
       return { attentions = keep_only(out.attentions, o.att_loss and maps.att_map or {}),
                hidden_states = keep_only(out.hidden_states, o.rep_loss and maps.hidden_map or { 1 }) }
     end)

@@ -18,8 +18,8 @@ local function setup()
   local dir = T.tmpdir()
   local V = nvocab()
   local t = rt.model.new({ vocab_size = V, hidden_size = 32, num_hidden_layers = 4, num_attention_heads = 2,
-                           intermediate_size = 64, max_position_embeddings = 64 }, { seed = 5 })
-  t:save(dir .. "/teacher", { format = "bin" })
+                           intermediate_size = 64, max_position_embeddings = 64, heads = { "mlm", "nsp" } }, { seed = 5 })
+  t:save(dir .. "/teacher", { format = "bin" })     -- a BertForPreTraining-like checkpoint
   os.execute(string.format("cp '%s/vocab.txt' '%s/teacher/vocab.txt'", G, dir))
   rt.sys.mkdir(dir .. "/student")
   rt.log.write_json(dir .. "/student/config.json", { vocab_size = V, hidden_size = 16, num_hidden_layers = 2,
