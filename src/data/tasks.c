@@ -180,14 +180,19 @@ static const char *split_file(const task_spec *sp, const char *split) {
 }
 
 rt_status rt_task_read(const char *task, const char *dir, const char *split, rt_task_data *out) {
+    return rt_task_read_file(task, dir, NULL, split, out);
+}
+
+rt_status rt_task_read_file(const char *task, const char *dir, const char *file, const char *split,
+                            rt_task_data *out) {
     memset(out, 0, sizeof *out);
     const task_spec *sp = find_spec(task);
     if (!sp) return rt_task_parse(task, split, "", 0, "", out);
-    const char *f = split_file(sp, split);
+    const char *f = file ? file : split_file(sp, split);
     if (!f) return rt_errorf(RT_EINVAL, "read_task: unknown split '%s' (train, dev, test)", split);
     char path[1024];
     snprintf(path, sizeof path, "%s/%s", dir, f);
-    if (!strcmp(sp->name, "xnli") && !strcmp(split, "train")) {   /* NEZHA's XNLI train file */
+    if (!file && !strcmp(sp->name, "xnli") && !strcmp(split, "train")) {   /* NEZHA's XNLI train file */
         FILE *probe = fopen(path, "rb");
         if (probe) fclose(probe);
         else snprintf(path, sizeof path, "%s/multinli/multinli.train.zh.tsv", dir);
