@@ -173,7 +173,6 @@ function TD.evaluate(m, examples, collate, task, o)
   o = o or {}
   local ebs = o.batch_size or 32
   local preds, golds, loss_sum, nb = {}, {}, 0, 0
-  local was_training = m.training
   rt.no_grad(function()
     for s = 1, #examples, ebs do
       local list = {}
@@ -196,7 +195,6 @@ function TD.evaluate(m, examples, collate, task, o)
   if gtask == "mnli-mm" then gtask = "mnli" end
   local res = rt.metrics.glue(gtask, preds, golds)
   res.eval_loss = nb > 0 and loss_sum / nb or 0
-  _ = was_training
   return res, preds, golds
 end
 
@@ -268,6 +266,7 @@ function TD.save_model(m, dir, tok, labels)
     m.config.id2label = id2
   end
   m:save(dir, { format = "bin" })
+  os.remove(dir .. "/model.safetensors")     -- a stale copy would be loaded first
   if tok then tok:save(dir .. "/vocab.txt") end
   if labels then rt.log.write_atomic(dir .. "/label_list.txt", table.concat(labels, "\n") .. "\n") end
 end
