@@ -143,7 +143,8 @@ local function load_teacher_logits(o, train, teacher, collate, nl)
   say(o, "task_distill: one teacher pass over %d training examples -> %s", #train, path)
   local rows = {}
   local ebs = o.eval_batch_size
-  local bar = rt.progress.new({ total = #train, desc = "teacher logits", tty = (o.progress == "true") or nil })
+  local bar = (o.quiet or o.progress == "false") and { update = function() end, close = function() end } or
+    rt.progress.new({ total = #train, desc = "teacher logits", tty = (o.progress == "true") or nil })
   rt.no_grad(function()
     for s = 1, #train, ebs do
       local list = {}
