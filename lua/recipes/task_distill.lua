@@ -22,6 +22,7 @@ local flags = require "retort.flags"
 local Trainer = require "retort.trainer"
 local TD = require "retort.task_distill"
 local TC = require "retort.task_checks"
+local DC = require "retort.distill_checks"
 
 local SPEC = {
   { "data_dir", nil, "the task's data folder (train.tsv, dev.tsv, train_aug.tsv ...)", required = true, metavar = "DIR" },
@@ -55,7 +56,8 @@ local SPEC = {
   { "alpha", 0.0, "stage 2: weight of the hard-label cross-entropy, loss = (1-alpha) kd + alpha ce", type = "float" },
   { "cache_teacher_logits", false, "stage 2: one teacher pass over the training set, logits kept in "
     .. "<output_dir>/teacher_logits.safetensors and reused every epoch", type = "bool" },
-  { "layer_map", nil, "teacher layer (1-based) per student layer, e.g. 3,6,9,12 (default uniform)", type = "list" },
+  { "layer_map", nil, "stage 1 layer map, 0-based as upstream: \"2,5,8,11\" (attention; hidden states follow) "
+    .. "or \"att=2,5,8,11;rep=0,3,6,9,12\" (default: the uniform map)" },
   { "force", false, "train even when a check before training fails", type = "bool" },
   { "teacher_margin", 0.05, "the teacher's dev metric must beat the majority-class baseline by this", type = "float" },
   { "probe", true, "stage 1: evaluate the probe on dev at every eval step (mean att/rep loss, "
@@ -225,13 +227,9 @@ local function main(args)
   local student, report = rt.model.load(o.student_model, { heads = { "classifier" }, num_labels = nl,
     problem_type = regression and "regression" or nil, classifier_activation = "relu", quiet = true })
   student:train()
-  local lm
-  if o.layer_map then
-    lm = {}
-    for i, v in ipairs(o.layer_map) do lm[i] = math.tointeger(tonumber(v)) or flags.error("--layer_map: '" .. v .. "' is not a layer number") end
-  end
   local collate = TD.collate_fn(tok, { labels = labels, max_len = o.max_seq_length, regression = regression,
                                        pad_to_max = not o.pad_to_longest })
+  if o.layer_map and stage == 2 then io.stderr:write("task_distill: --layer_map is unused in stage 2\n") end
 
   -- checks before training
   local problems = {}
@@ -253,13 +251,38 @@ local function main(args)
     if sl and #sl ~= nl then sl = nil end      -- a general student's config may name other labels
     add(TC.label_orders(task, labels, tl, tsrc, sl, ssrc, o.teacher_model, o.student_model))
   end
-  add(TC.vocabularies(o.teacher_model, o.student_model, teacher.config.vocab_size, student.config.vocab_size))
-  if stage == 1 then add(TC.architecture(teacher, o.teacher_model, student, o.student_model, lm)) end
+  local function vocab_of(dir)
+    local p = dir .. "/vocab.txt"
+    return exists(p) and p or nil
+  end
+  local names = { teacher_name = o.teacher_model, student_name = o.student_model }
+  local maps
+  if stage == 1 then
+    local ok, m_or_err, warns = pcall(DC.check, { teacher = teacher, student = student,
+      teacher_name = o.teacher_model, student_name = o.student_model, teacher_vocab = vocab_of(o.teacher_model),
+      student_vocab = vocab_of(o.student_model), layer_map = o.layer_map, max_seq_len = o.max_seq_length })
+    if ok then
+      maps = m_or_err
+      for _, w in ipairs(warns or {}) do problems[#problems + 1] = { level = "warning", check = "compat", msg = w } end
+    else
+      problems[#problems + 1] = { level = "error", check = "compat", msg = tostring(m_or_err) }
+    end
+  else
+    local tv, sv = vocab_of(o.teacher_model), vocab_of(o.student_model)
+    local ok, err = true, nil
+    if teacher.config.vocab_size ~= student.config.vocab_size then
+      ok, err = false, string.format("vocab_size differs: teacher %s has %d, student %s has %d", o.teacher_model,
+        teacher.config.vocab_size, o.student_model, student.config.vocab_size)
+    elseif tv and sv then
+      ok, err = pcall(DC.vocab, tv, sv, names)
+    end
+    if not ok then problems[#problems + 1] = { level = "error", check = "compat", msg = tostring(err) } end
+  end
   add(TC.student_init(o.student_model, student, report, stage))
   TC.report(problems, o.force, function(s) io.stderr:write("task_distill: ", s, "\n") end)
-
-  local maps
-  if stage == 1 then maps = TD.maps(student.config.num_hidden_layers, teacher.config.num_hidden_layers, lm) end
+  if stage == 1 and not maps then
+    maps = DC.layer_map(student.config.num_hidden_layers, teacher.config.num_hidden_layers, o.layer_map, names)
+  end
   local tlogits
   if stage == 2 and o.cache_teacher_logits and not regression then
     rt._optim.mkdir(o.output_dir)

@@ -1,5 +1,7 @@
--- retort.task_checks (rt.task_checks): what to check before TinyBERT task distillation,
--- the usual reasons a student ends "far below the paper". Each check returns problems
+-- retort.task_checks (rt.task_checks): the task-level checks before TinyBERT task
+-- distillation, the usual reasons a student ends "far below the paper" (the
+-- teacher/student compatibility checks -- vocabularies, layer maps, heads, fit_dense --
+-- are retort.distill_checks, shared with general distillation). Each check returns problems
 -- {level = "error" | "warning", check = name, msg = text naming the model folders}.
 --
 --   local TC = rt.task_checks
@@ -13,14 +15,6 @@ local TC = {}
 local function has(list, x)
   for _, v in ipairs(list or {}) do if v == x then return true end end
   return false
-end
-
-local function read_all(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("a")
-  f:close()
-  return s
 end
 
 --- TC.teacher_head(teacher, dir, task, num_labels) -> problems: the teacher must carry a
@@ -75,64 +69,6 @@ function TC.label_orders(task, labels, tl, tsrc, sl, ssrc, tdir, sdir)
   if not tl then
     out[#out + 1] = { level = "warning", check = "label_order", msg = string.format(
       "teacher %s saves no label list (label_list.txt or id2label): the label order cannot be checked", tdir) }
-  end
-  return out
-end
-
---- TC.vocabularies(tdir, sdir) -> problems: teacher and student vocab.txt must be identical.
-function TC.vocabularies(tdir, sdir, t_vocab, s_vocab)
-  local a = read_all(tdir .. "/vocab.txt")
-  local b = read_all(sdir .. "/vocab.txt")
-  if a and b and a ~= b then
-    local na, nb = select(2, a:gsub("\n", "")), select(2, b:gsub("\n", ""))
-    local line = 0
-    -- first differing line
-    local ia, ib = a:gmatch("([^\n]*)\n"), b:gmatch("([^\n]*)\n")
-    local wa, wb
-    repeat
-      line = line + 1
-      wa, wb = ia(), ib()
-    until wa ~= wb or wa == nil
-    return { { level = "error", check = "vocabulary", msg = string.format(
-      "teacher %s/vocab.txt (%d entries) and student %s/vocab.txt (%d entries) differ (line %d: '%s' vs '%s'): "
-      .. "the same ids would mean different tokens", tdir, na, sdir, nb, line, tostring(wa), tostring(wb)) } }
-  end
-  local out = {}
-  if t_vocab and s_vocab and t_vocab ~= s_vocab then
-    out[#out + 1] = { level = "error", check = "vocabulary", msg = string.format(
-      "teacher %s has vocab_size %d but student %s has %d: the vocabularies are not the same",
-      tdir, t_vocab, sdir, s_vocab) }
-  end
-  return out
-end
-
---- TC.architecture(t, tdir, s, sdir, layer_map) -> problems for the stage-1 losses: layer
---- counts divisible (or a map), equal head counts (attention loss), hidden sizes matched
---- by fit_dense (rep loss).
-function TC.architecture(t, tdir, s, sdir, layer_map)
-  local tc, sc, out = t.config, s.config, {}
-  local nt, ns = tc.num_hidden_layers, sc.num_hidden_layers
-  if layer_map then
-    if #layer_map ~= ns then
-      out[#out + 1] = { level = "error", check = "layers", msg = string.format(
-        "--layer_map has %d entries but student %s has %d layers", #layer_map, sdir, ns) }
-    end
-  elseif nt % ns ~= 0 then
-    out[#out + 1] = { level = "error", check = "layers", msg = string.format(
-      "teacher %s has %d layers, not a multiple of student %s's %d: give --layer_map (one teacher layer per "
-      .. "student layer, e.g. %s)", tdir, nt, sdir, ns, ns == 4 and "3,6,9,12" or "...") }
-  end
-  if tc.num_attention_heads ~= sc.num_attention_heads then
-    out[#out + 1] = { level = "error", check = "heads", msg = string.format(
-      "teacher %s has %d attention heads but student %s has %d: the attention loss compares "
-      .. "[batch, heads, seq, seq] scores head by head", tdir, tc.num_attention_heads, sdir, sc.num_attention_heads) }
-  end
-  local fit = sc.fit_size and sc.fit_size > 0 and sc.fit_size or sc.hidden_size
-  if fit ~= tc.hidden_size then
-    out[#out + 1] = { level = "error", check = "hidden", msg = string.format(
-      "student %s maps hidden states to %d (%s) but teacher %s has hidden size %d: the rep loss needs "
-      .. "fit_dense [%d -> %d]", sdir, fit, (sc.fit_size and sc.fit_size > 0) and "fit_dense" or "no fit_dense",
-      tdir, tc.hidden_size, sc.hidden_size, tc.hidden_size) }
   end
   return out
 end

@@ -125,10 +125,15 @@ T.test("task_distill --aug_train reads train_aug.tsv; --kd_loss kl and --alpha t
   T.ok(log[1].hard ~= nil, "hard-label term logged with --alpha")
 end)
 
-T.test("task_distill gradient accumulation: same number of optimizer steps, half-size micro-batches", function()
-  local r = recipe(args({ "--pred_distill", "--teacher_model", fx.teacher, "--student_model", S1,
+T.test("task_distill gradient accumulation; stage 2 from a non-stage-1 student warns", function()
+  local r = recipe(args({ "--pred_distill", "--teacher_model", fx.teacher, "--student_model", fx.student,
     "--output_dir", fx.root .. "/ga", "--num_train_epochs", "1", "--gradient_accumulation_steps", "2" }))
   T.eq(r.steps, 12)
+  local warned = false
+  for _, p in ipairs(r.problems) do
+    if p.check == "student_init" and p.level == "warning" and p.msg:find(fx.student, 1, true) then warned = true end
+  end
+  T.ok(warned, "student_init warning names the student folder")
 end)
 
 -- checks ----------------------------------------------------------------------
@@ -173,21 +178,25 @@ T.test("task_distill checks: swapped label orders, different vocabularies, head 
   local s3 = copy_dir(fx.student, fx.root .. "/s_vocab")
   write(s3 .. "/vocab.txt", (read(fx.student .. "/vocab.txt"):gsub("\ncat\n", "\nkitten\n")))
   check_fails({ "--teacher_model", fx.teacher, "--student_model", s3, "--output_dir", fx.root .. "/y3" },
-    "[vocabulary]", { fx.teacher, s3 })
+    "vocabularies differ at line", { fx.teacher, s3 })
   local s4 = fx.root .. "/s_heads"
   local m = rt.model.new({ vocab_size = #F.vocab(), hidden_size = 16, num_hidden_layers = 1, num_attention_heads = 2,
     intermediate_size = 32, max_position_embeddings = 64, fit_size = 32 }, { seed = 5 })
   m:save(s4)
   write(s4 .. "/vocab.txt", read(fx.student .. "/vocab.txt"))
   check_fails({ "--teacher_model", fx.teacher, "--student_model", s4, "--output_dir", fx.root .. "/y4" },
-    "has 4 attention heads but student", { fx.teacher, s4 })
+    "attention loss needs equal head counts", { fx.teacher, s4 })
   local s5 = fx.root .. "/s_layers"
   m = rt.model.new({ vocab_size = #F.vocab(), hidden_size = 16, num_hidden_layers = 3, num_attention_heads = 4,
     intermediate_size = 32, max_position_embeddings = 64, fit_size = 32 }, { seed = 5 })
   m:save(s5)
   write(s5 .. "/vocab.txt", read(fx.student .. "/vocab.txt"))
   check_fails({ "--teacher_model", fx.teacher, "--student_model", s5, "--output_dir", fx.root .. "/y5" },
-    "not a multiple of student", { fx.teacher, s5 })
+    "not a multiple of the", { fx.teacher, s5 })
+  -- with a layer map the 3-layer student trains (0-based teacher layers, hidden states follow)
+  local r = recipe(args({ "--teacher_model", fx.teacher, "--student_model", s5, "--output_dir", fx.root .. "/y6",
+    "--num_train_epochs", "1", "--layer_map", "0,1,1" }))
+  T.eq(r.stage, 1)
 end)
 
 T.test("task_distill checks from the command line: exit status 1 and the message on stderr", function()
