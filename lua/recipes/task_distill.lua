@@ -69,6 +69,7 @@ local SPEC = {
     .. "(faster; changes the scale of the att/rep losses)", type = "bool" },
   { "max_steps", nil, "stop after this many optimizer steps", type = "int" },
   { "save_steps", nil, "write a resumable checkpoint every N steps (one is always written at the end)", type = "int" },
+  { "keep_checkpoints", 1, "resumable checkpoints to keep", type = "int" },
   { "resume", false, "continue from the newest checkpoint in --output_dir", type = "bool" },
   { "threads", nil, "CPU threads", type = "int" },
   { "progress", "auto", "progress bar: auto | true | false", choices = { "auto", "true", "false" } },
@@ -374,7 +375,7 @@ local function main(args)
     step_fn = step_fn,
     eval = { name = "dev", fn = eval_fn }, eval_every = o.eval_step,
     metric = stage == 2 and metric or nil,
-    output_dir = o.output_dir, save_every = o.save_steps, keep_last = 1, resume = o.resume,
+    output_dir = o.output_dir, save_every = o.save_steps, keep_last = o.keep_checkpoints, resume = o.resume,
     desc = string.format("stage %d %s", stage, task),
     progress = (o.progress == "auto") and nil or (o.progress == "true"),
     save_best = function(m, _, trn)

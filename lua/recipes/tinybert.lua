@@ -91,7 +91,7 @@ local function run_recipe(name, args)
   return chunk(table.unpack(args))
 end
 
-local function banner(s) io.stdout:write("\n== tinybert: ", s, "\n"); io.stdout:flush() end
+local function banner(s) print("\n== tinybert: " .. s) end
 
 -- a stage: skipped when <dir>/DONE.json exists (its content is the stage's result)
 local function stage(dir, what, fn)

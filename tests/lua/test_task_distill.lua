@@ -136,6 +136,31 @@ T.test("task_distill gradient accumulation; stage 2 from a non-stage-1 student w
   T.ok(warned, "student_init warning names the student folder")
 end)
 
+T.test("task_distill --resume from a mid-run checkpoint ends with the same parameters", function()
+  local full, part = fx.root .. "/rs_full", fx.root .. "/rs_part"
+  local base = { "--pred_distill", "--teacher_model", fx.teacher, "--student_model", S1, "--num_train_epochs", "2",
+    "--eval_step", "5", "--learning_rate", "3e-3", "--save_steps", "6", "--keep_checkpoints", "5" }
+  local function with(dir, extra)
+    local a = { table.unpack(base) }
+    a[#a + 1] = "--output_dir"; a[#a + 1] = dir
+    for _, x in ipairs(extra or {}) do a[#a + 1] = x end
+    return a
+  end
+  recipe(args(with(full)))
+  T.ok(io.open(full .. "/checkpoint-12/model.safetensors") ~= nil, "mid-run checkpoint kept")
+  copy_dir(full .. "/checkpoint-12", part .. "/checkpoint-12")
+  local r = recipe(args(with(part, { "--resume" })))
+  T.eq(r.steps, 24)
+  local a, b = rt.load(full .. "/checkpoint-24/model.safetensors"), rt.load(part .. "/checkpoint-24/model.safetensors")
+  local n = 0
+  for k, t in pairs(a) do
+    T.ok(b[k], k)
+    T.eq(rt.F.mse(t, b[k]):item(), 0, k .. " identical after resume")
+    n = n + 1
+  end
+  T.ok(n > 10, "parameters compared")
+end)
+
 -- checks ----------------------------------------------------------------------
 
 local function check_fails(extra, pattern, dirs)
