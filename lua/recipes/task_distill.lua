@@ -175,7 +175,7 @@ local function do_eval(o, task, labels, regression)
                                        pad_to_max = not o.pad_to_longest })
   local dev = TD.read(task, o.data_dir, "dev")
   local res = TD.evaluate(student, dev, collate, task, { regression = regression, batch_size = o.eval_batch_size })
-  rt._optim.mkdir(o.output_dir)
+  rt.sys.mkdir(o.output_dir)
   TD.result_to_file(res, o.output_dir .. "/eval_results.txt")
   local out = { result = res }
   say(o, "task_distill eval %s on %d dev examples: %s = %.4f", task, #dev, TD.metric(task), res[TD.metric(task)])
@@ -286,7 +286,7 @@ local function main(args)
   end
   local tlogits
   if stage == 2 and o.cache_teacher_logits and not regression then
-    rt._optim.mkdir(o.output_dir)
+    rt.sys.mkdir(o.output_dir)
     tlogits = load_teacher_logits(o, train, teacher, collate, nl)
   end
 

@@ -101,10 +101,10 @@ local function stage(dir, what, fn)
     return rt.log.read_json(done)
   end
   banner(what)
-  local t0 = rt._optim.now()
+  local t0 = rt.sys.now()
   local res = fn() or {}
-  res.seconds = rt._optim.now() - t0
-  rt._optim.mkdir(dir)
+  res.seconds = rt.sys.now() - t0
+  rt.sys.mkdir(dir)
   rt.log.write_json(done, res)
   return res
 end
@@ -117,9 +117,9 @@ local function latency(m, tok, texts, bs, seq, runs)
   rt.no_grad(function()
     TD.forward(m, b)                     -- warm-up
     for r = 1, runs do
-      local t0 = rt._optim.now()
+      local t0 = rt.sys.now()
       TD.forward(m, b)
-      times[r] = rt._optim.now() - t0
+      times[r] = rt.sys.now() - t0
     end
   end)
   table.sort(times)
@@ -150,9 +150,9 @@ local function main(args)
   if o.threads then rt.set_threads(o.threads) end
   rt.manual_seed(o.seed)
   local out = o.output_dir
-  rt._optim.mkdir(out)
+  rt.sys.mkdir(out)
   local prog = o.progress
-  local t_start = rt._optim.now()
+  local t_start = rt.sys.now()
 
   -- data ------------------------------------------------------------------
   local task = o.task_name and o.task_name:lower() or "text-clf"
@@ -350,7 +350,7 @@ local function main(args)
       c[3] and ("  " .. c[3]) or ""))
   end
   add(string.format("  latency: seq %d, median of %d forwards, %d thread(s); parameters without fit_dense; %.0f s in all",
-    o.max_seq_length, o.latency_runs, rt.get_threads and rt.get_threads() or 0, rt._optim.now() - t_start))
+    o.max_seq_length, o.latency_runs, rt.get_threads and rt.get_threads() or 0, rt.sys.now() - t_start))
   local text = table.concat(L, "\n")
   print(text)
   rt.log.write_atomic(out .. "/summary.txt", text .. "\n")

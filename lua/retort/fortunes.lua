@@ -107,7 +107,7 @@ end
 --- "label-name<TAB>text" lines (task "text-clf"), written atomically.
 function F.write_task(dir, train, test, labels)
   local rt = require "retort"
-  rt._optim.mkdir(dir)
+  rt.sys.mkdir(dir)
   for name, list in pairs({ ["train.tsv"] = train, ["dev.tsv"] = test }) do
     local lines = {}
     for i, e in ipairs(list) do lines[i] = labels[e.label + 1] .. "\t" .. e.text:gsub("\t", " ") end

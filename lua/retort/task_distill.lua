@@ -216,7 +216,7 @@ end
 --- (upstream result_to_file); the folder is created when missing.
 function TD.result_to_file(res, path)
   local dir = path:match("^(.*)/[^/]*$")
-  if dir then rt._optim.mkdir(dir) end
+  if dir then rt.sys.mkdir(dir) end
   local keys = {}
   for k, v in pairs(res) do if type(v) ~= "table" and type(v) ~= "userdata" then keys[#keys + 1] = k end end
   table.sort(keys)
@@ -259,7 +259,7 @@ end
 --- TD.save_model(model, dir, tok, labels): upstream's output files — pytorch_model.bin,
 --- config.json (with id2label) and vocab.txt — plus label_list.txt.
 function TD.save_model(m, dir, tok, labels)
-  rt._optim.mkdir(dir)
+  rt.sys.mkdir(dir)
   if labels then
     local id2 = {}
     for i, l in ipairs(labels) do id2[tostring(i - 1)] = l end

@@ -46,7 +46,7 @@ end
 
 --- F.task(dir) -> data dir with train.tsv (192), dev_matched.tsv (60), dev_mismatched.tsv (48)
 function F.task(dir)
-  rt._optim.mkdir(dir)
+  rt.sys.mkdir(dir)
   write_split(dir .. "/train.tsv", 192, 11, "fiction")
   write_split(dir .. "/dev_matched.tsv", 60, 12, "fiction")
   write_split(dir .. "/dev_mismatched.tsv", 48, 13, "travel")
@@ -63,7 +63,7 @@ end
 function F.build()
   if F.cached then return F.cached end
   local root = os.tmpname(); os.remove(root)
-  rt._optim.mkdir(root)
+  rt.sys.mkdir(root)
   local data = F.task(root .. "/data")
   local vocab = root .. "/vocab.txt"
   write_vocab(vocab)

@@ -31,9 +31,9 @@ local function write(path, s)
 end
 
 local function copy_dir(src, dst)
-  rt._optim.mkdir(dst)
-  for _, e in ipairs(rt._optim.listdir(src)) do
-    if not rt._optim.isdir(src .. "/" .. e) then write(dst .. "/" .. e, read(src .. "/" .. e)) end
+  rt.sys.mkdir(dst)
+  for _, e in ipairs(rt.sys.listdir(src)) do
+    if not rt.sys.isdir(src .. "/" .. e) then write(dst .. "/" .. e, read(src .. "/" .. e)) end
   end
   return dst
 end
@@ -261,7 +261,7 @@ end)
 
 T.test("rt.clue: TNEWS / AFQMC / CMNLI JSON lines with the CLUE label lists", function()
   local d = fx.root .. "/clue"
-  rt._optim.mkdir(d)
+  rt.sys.mkdir(d)
   write(d .. "/train.json", '{"label": "102", "label_desc": "news_entertainment", "sentence": "a b", "keywords": ""}\n'
     .. '{"label": "116", "sentence": "c"}\n')
   local ex, labels = TD.read("tnews", d, "train")
