@@ -87,6 +87,8 @@ local DEPARTURES = {
     .. "checked every micro-batch) and once at the end",
   "stage 1 also evaluates a probe on dev (turn off with --probe false); upstream evaluates nothing in stage 1",
   "WNLI is in none of upstream's metric lists (its model is never saved); retort saves it by accuracy",
+  "stage 2 keeps the first evaluation as the best so far (upstream starts from 0.0, so a negative mcc/corr "
+    .. "is never saved)",
   "the teacher's classifier follows its config.json (retort's classifier_activation; a folder with fit_dense "
     .. "or TinyBERT's own head gets relu(pooled)); upstream always applies relu(pooled) to the teacher",
   "checks before training (teacher fine-tuned and better than the majority class, label orders, vocabularies, "

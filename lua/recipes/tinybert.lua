@@ -47,8 +47,14 @@ local SPEC = {
   { "stage2_lr", 1e-3, "stage 2 learning rate (BertAdam, warmup_linear)", type = "float" },
   { "temperature", 1.0, "stage 2 temperature", type = "float" },
   { "eval_step", 50, "stage 2: evaluate every N steps", type = "int" },
-  { "aug", true, "run augmentation when lua/recipes/augment.lua and --aug_mlm are there", type = "bool" },
-  { "aug_mlm", nil, "masked language model folder for augmentation (BERT with an MLM head)", metavar = "DIR" },
+  { "aug", true, "augment the training set when rt.augment is there (single-sentence tasks)", type = "bool" },
+  { "aug_mlm", nil, "masked language model for augmentation (BERT with an MLM head; default: one trained "
+    .. "here on the training texts)", metavar = "DIR" },
+  { "aug_n", 4, "new sentences per training example (upstream: 30)", type = "int" },
+  { "aug_p", 0.4, "word replacement probability", type = "float" },
+  { "mlm_epochs", 20, "epochs of the small MLM trained for augmentation", type = "int" },
+  { "aug_stage1_epochs", 2, "stage 1 epochs on the augmented set", type = "int" },
+  { "aug_stage2_epochs", 2, "stage 2 epochs on the augmented set", type = "int" },
   { "compare", false, "also run (b) the student fine-tuned directly, (c) without augmentation, "
     .. "(d) stage 2 only", type = "bool" },
   { "pad_to_longest", true, "pad batches to their longest example (CPU time; see task_distill --help)", type = "bool" },
@@ -93,16 +99,24 @@ end
 
 local function banner(s) print("\n== tinybert: " .. s) end
 
--- a stage: skipped when <dir>/DONE.json exists (its content is the stage's result)
-local function stage(dir, what, fn)
+-- a stage: skipped when <dir>/DONE.json exists (its content is the stage's result) and
+-- was written with the same settings `sig` (a string); otherwise (re)run
+local function stage(dir, what, fn, sig)
   local done = dir .. "/DONE.json"
   if exists(done) then
-    banner(what .. ": done earlier (" .. done .. "), skipped")
-    return rt.log.read_json(done)
+    local prev = rt.log.read_json(done)
+    if (prev.settings or "") == (sig or "") then
+      banner(what .. ": done earlier (" .. done .. "), skipped")
+      return prev
+    end
+    banner(what .. ": settings changed since " .. done .. ", running again")
+    os.remove(done)
+  else
+    banner(what)
   end
-  banner(what)
   local t0 = rt.sys.now()
   local res = fn() or {}
+  res.settings = sig
   res.seconds = rt.sys.now() - t0
   rt.sys.mkdir(dir)
   rt.log.write_json(done, res)
@@ -132,6 +146,59 @@ local function inference_params(m)
     if not name:find("^fit_dense") then n = n + p:numel() end
   end
   return n
+end
+
+-- A small BERT with an MLM head trained on the task's training texts (BERT masking:
+-- 15 % of the word pieces, 80 % [MASK] / 10 % random / 10 % kept), for rt.augment
+-- when no pre-trained MLM is given.
+local function train_mlm(dir, train, vocab, o)
+  local Trainer = require "retort.trainer"
+  local tok = rt.tokenizer.load(vocab, { lower = o.do_lower_case })
+  local V = tok:vocab_size()
+  local mask_id = tok:convert_tokens_to_ids({ "[MASK]" })[1]
+  local m = rt.model.new({ vocab_size = V, hidden_size = o.teacher_hidden, num_hidden_layers = 2,
+    num_attention_heads = o.heads, intermediate_size = 4 * o.teacher_hidden, hidden_act = "gelu",
+    max_position_embeddings = 512, type_vocab_size = 2, heads = { "mlm" } }, { seed = o.seed + 7 })
+  local s = (o.seed * 2654435761) % 4294967296
+  local function rnd() s = (s * 1103515245 + 12345) % 2147483648; return s / 2147483648 end
+  local tr = Trainer.new({
+    model = m, train = train, batch_size = o.train_batch_size, epochs = o.mlm_epochs, seed = o.seed,
+    output_dir = dir .. "/run", save_every = false, desc = "mlm", progress = (o.progress == "auto") and nil or (o.progress == "true"),
+    optim = { name = "adamw", lr = 1e-3, weight_decay = 0.01, warmup = 0.1, schedule = "warmup_linear" },
+    collate = function(list)
+      local a = {}
+      for i, e in ipairs(list) do a[i] = e.text_a end
+      local b = tok:batch({ a, max_len = o.max_seq_length, pad = "longest" })
+      local ids, mask = b.input_ids:totable(), b.attention_mask:totable()
+      local labels = {}
+      for i, row in ipairs(ids) do
+        labels[i] = {}
+        local any = false
+        for j, id in ipairs(row) do
+          labels[i][j] = -100
+          if mask[i][j] == 1 and id ~= tok.cls_id and id ~= tok.sep_id and rnd() < 0.15 then
+            labels[i][j], any = id, true
+            local r = rnd()
+            if r < 0.8 then row[j] = mask_id elseif r < 0.9 then row[j] = 5 + math.floor(rnd() * (V - 5)) end
+          end
+        end
+        if not any and #row > 2 then labels[i][2] = row[2]; row[2] = mask_id end
+      end
+      b.input_ids, b.mlm_labels, b.size = rt.tensor(ids, "i64"), rt.tensor(labels, "i64"), #list
+      return b
+    end,
+    step_fn = function(model, b)
+      local out = model:forward({ input_ids = b.input_ids, token_type_ids = b.token_type_ids,
+        attention_mask = b.attention_mask, mlm_labels = b.mlm_labels })
+      return out.loss, nil, b.attention_mask:sum():item(), b.size
+    end,
+  })
+  local summary = tr:fit()
+  m:save(dir)
+  tok:save(dir .. "/vocab.txt")
+  local last = tr.last_record or {}
+  print(string.format("augmentation MLM: %d steps, last masked-LM loss %.3f", summary.step, last.loss or 0))
+  return { steps = summary.step, loss = last.loss }
 end
 
 local function fmt_int(n)
@@ -180,9 +247,10 @@ local function main(args)
   local common = { "--data_dir", data_dir, "--task_name", task, "--max_seq_length", tostring(o.max_seq_length),
     "--train_batch_size", tostring(o.train_batch_size), "--eval_batch_size", tostring(o.eval_batch_size),
     "--do_lower_case", tostring(o.do_lower_case), "--seed", tostring(o.seed), "--progress", prog }
-  local function with(extra)
+  local function with(extra, ddir)
     local a = {}
     for _, x in ipairs(common) do a[#a + 1] = x end
+    if ddir then a[2] = ddir end          -- common[2] is the --data_dir value
     for _, x in ipairs(extra) do a[#a + 1] = x end
     if o.pad_to_longest then a[#a + 1] = "--pad_to_longest" end
     if o.force then a[#a + 1] = "--force" end
@@ -237,46 +305,95 @@ local function main(args)
   end
 
   -- augmentation --------------------------------------------------------------
-  local aug = false
+  -- rt.augment (TinyBERT/data_augmentation.py word replacement) writes train_aug.tsv
+  -- into <output_dir>/augment, a copy of the data folder the distillation stages then read
+  local aug, aug_dir = false, nil
+  local AUG_LAYOUT = { ["text-clf"] = "label_text", text_clf = "label_text", chnsenti = "label_text",
+                       ["sst-2"] = "sentence_label" }
+  local has_aug = pcall(require, "retort.augment")
   if not o.aug then
     banner("augmentation: off (--aug false)")
-  elseif not exists("lua/recipes/augment.lua") then
-    banner("augmentation: skipped (lua/recipes/augment.lua is not in this checkout)")
-  elseif not o.aug_mlm then
-    banner("augmentation: skipped (give --aug_mlm DIR, a BERT with an MLM head for word replacement)")
+  elseif not has_aug then
+    banner("augmentation: skipped (rt.augment is not in this checkout)")
+  elseif not AUG_LAYOUT[task] then
+    banner("augmentation: skipped (" .. task .. ": this recipe writes train_aug.tsv for single-sentence "
+      .. "tasks only -- text-clf, chnsenti, sst-2; run augment.lua and pass --data_dir)")
   else
-    local adir = out .. "/augment"
-    stage(adir, "augmentation (augment.lua)", function()
-      run_recipe("augment.lua", { "--pretrained_bert_model", o.aug_mlm, "--glove_embs", "", "--glue_dir",
-        data_dir:match("^(.*)/[^/]*$") or ".", "--task_name", task, "--do_lower_case" })
-      return { file = data_dir .. "/train_aug.tsv" }
-    end)
-    aug = exists(data_dir .. "/train_aug.tsv")
+    local mlm = o.aug_mlm
+    if not mlm then
+      if not vocab then flags.error("--vocab_file is needed to train the augmentation MLM") end
+      mlm = out .. "/mlm"
+      stage(mlm, string.format("augmentation MLM: a 2-layer, hidden-%d BERT trained with masked LM on the %d "
+        .. "training texts", o.teacher_hidden, #train_ex), function()
+        return train_mlm(mlm, train_ex, vocab, o)
+      end)
+    end
+    aug_dir = out .. "/augment"
+    stage(aug_dir, string.format("augmentation: %d new sentences per example (p = %.2f) with rt.augment",
+      o.aug_n, o.aug_p), function()
+      local A = require "retort.augment"
+      local m = rt.model.load(mlm, { heads = { "mlm" }, quiet = true })
+      local atok = rt.tokenizer.load(mlm .. "/vocab.txt", { lower = o.do_lower_case })
+      local augmentor = A.new({ mlm = m, tokenizer = atok, M = 15, lang = "en" })
+      rt.sys.mkdir(aug_dir)
+      for _, f in ipairs(rt.sys.listdir(data_dir)) do
+        if not rt.sys.isdir(data_dir .. "/" .. f) and f ~= "train_aug.tsv" then
+          copy_file(data_dir .. "/" .. f, aug_dir .. "/" .. f)
+        end
+      end
+      local lines = {}
+      if AUG_LAYOUT[task] == "sentence_label" then lines[1] = "sentence\tlabel" end
+      local chunk, n_new, t0 = 64, 0, rt.sys.now()
+      for s0 = 1, #train_ex, chunk do
+        local sents, labs = {}, {}
+        for j = s0, math.min(s0 + chunk - 1, #train_ex) do
+          sents[#sents + 1] = train_ex[j].text_a
+          labs[#labs + 1] = train_ex[j].label
+        end
+        local res = augmentor:augment_batch(sents, { N = o.aug_n, p = o.aug_p, seed = o.seed + s0 })
+        for k, list in ipairs(res) do
+          for i, sent in ipairs(list) do
+            sent = sent:gsub("[\t\n]", " ")
+            if i > 1 then n_new = n_new + 1 end
+            if AUG_LAYOUT[task] == "label_text" then lines[#lines + 1] = labs[k] .. "\t" .. sent
+            else lines[#lines + 1] = sent .. "\t" .. labs[k] end
+          end
+        end
+        print(string.format("augmentation: %d/%d examples, %d new sentences, %.0f s", math.min(s0 + chunk - 1,
+          #train_ex), #train_ex, n_new, rt.sys.now() - t0))
+      end
+      rt.log.write_atomic(aug_dir .. "/train_aug.tsv", table.concat(lines, "\n") .. "\n")
+      return { original = #train_ex, new = n_new, file = aug_dir .. "/train_aug.tsv" }
+    end, table.concat({ mlm, o.aug_n, o.aug_p, o.seed }, " "))
+    aug = exists(aug_dir .. "/train_aug.tsv")
   end
 
   -- task distillation ---------------------------------------------------------
   local function distill(dir1, dir2, s_from, use_aug, only2)
     local r1
+    local sig = table.concat({ teacher, s_from, tostring(use_aug), o.stage1_epochs, o.stage2_epochs,
+      o.aug_stage1_epochs, o.aug_stage2_epochs, o.stage1_lr, o.stage2_lr, o.temperature, o.max_seq_length,
+      o.train_batch_size, o.seed }, " ")
     if not only2 then
       r1 = stage(dir1, "stage 1: intermediate-layer distillation -> " .. dir1, function()
         local a = with({ "--teacher_model", teacher, "--student_model", s_from, "--output_dir", dir1,
-          "--num_train_epochs", tostring(o.stage1_epochs), "--learning_rate", tostring(o.stage1_lr),
-          "--eval_step", tostring(1000000) })
+          "--num_train_epochs", tostring(use_aug and o.aug_stage1_epochs or o.stage1_epochs),
+          "--learning_rate", tostring(o.stage1_lr), "--eval_step", tostring(1000000) }, use_aug and aug_dir or nil)
         if use_aug then a[#a + 1] = "--aug_train" end
         local r = run_recipe("task_distill.lua", a)
         return { steps = r.steps, probe_acc = r.last_eval.probe_acc, att = r.last_eval.att_loss,
                  rep = r.last_eval.rep_loss, teacher_metric = r.teacher_eval and r.teacher_eval.metric }
-      end)
+      end, sig)
     end
     local r2 = stage(dir2, "stage 2: prediction-layer distillation -> " .. dir2, function()
       local a = with({ "--pred_distill", "--teacher_model", teacher, "--student_model", only2 and s_from or dir1,
-        "--output_dir", dir2, "--num_train_epochs", tostring(o.stage2_epochs),
+        "--output_dir", dir2, "--num_train_epochs", tostring(use_aug and o.aug_stage2_epochs or o.stage2_epochs),
         "--learning_rate", tostring(o.stage2_lr), "--eval_step", tostring(o.eval_step),
-        "--temperature", tostring(o.temperature), "--cache_teacher_logits" })
+        "--temperature", tostring(o.temperature), "--cache_teacher_logits" }, use_aug and aug_dir or nil)
       if use_aug then a[#a + 1] = "--aug_train" end
       local r = run_recipe("task_distill.lua", a)
       return { steps = r.steps, best = r.best, best_step = r.best_step }
-    end)
+    end, sig)
     return r1, r2
   end
   local s1dir, s2dir = out .. "/stage1", out .. "/stage2"
