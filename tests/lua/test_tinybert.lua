@@ -52,6 +52,38 @@ T.test("tinybert.lua: teacher, stages 1-2, table and comparisons; a rerun skips 
   Trainer.remove_tree(root)
 end)
 
+T.test("tinybert.lua with augmentation (rt.augment): MLM, train_aug.tsv, stages on the augmented set", function()
+  if not pcall(require, "retort.augment") then print("skipped: rt.augment is not in this checkout"); return end
+  local root = os.tmpname(); os.remove(root)
+  local data = root .. "/data"
+  rt.sys.mkdir(data)
+  -- a single-sentence task in the text-clf layout: the cue word decides the label
+  for _, split in ipairs({ { "train.tsv", 96, 3 }, { "dev.tsv", 30, 4 } }) do
+    local lines, s = {}, split[3]
+    local words, cues = { "the", "cat", "dog", "sat", "ran", "on", "a", "mat", "park", "big" }, { "never", "indeed", "perhaps" }
+    for i = 1, split[2] do
+      local t = {}
+      for j = 1, 6 do s = (s * 1103515245 + 12345) % 2147483648; t[j] = words[(s >> 8) % #words + 1] end
+      local c = i % 3 + 1
+      t[3] = cues[c]
+      lines[i] = ({ "neg", "pos", "mid" })[c] .. "\t" .. table.concat(t, " ")
+    end
+    local f = assert(io.open(data .. "/" .. split[1], "w")); f:write(table.concat(lines, "\n"), "\n"); f:close()
+  end
+  local vocab = root .. "/vocab.txt"
+  local f = assert(io.open(vocab, "w")); f:write(table.concat(F.vocab(), "\n"), "\n"); f:close()
+  local out = root .. "/run"
+  local r = recipe("--output_dir", out, "--task_name", "text-clf", "--data_dir", data, "--vocab_file", vocab,
+    "--max_seq_length", "16", "--train_batch_size", "16", "--teacher_hidden", "32", "--teacher_layers", "2",
+    "--heads", "4", "--teacher_epochs", "10", "--student_hidden", "16", "--student_layers", "1",
+    "--aug_n", "2", "--mlm_epochs", "2", "--aug_stage1_epochs", "1", "--aug_stage2_epochs", "1",
+    "--progress", "false", "--latency_runs", "1")
+  T.ok(r.augmented, "augmentation ran")
+  local ex = rt.data.read_task("text-clf", out .. "/augment", "train", { file = "train_aug.tsv" })
+  T.ok(#ex > 96 and #ex <= 96 * 3, "train_aug.tsv has the originals and new sentences: " .. #ex)
+  Trainer.remove_tree(root)
+end)
+
 T.test("rt.fortunes: topic task files in the text-clf layout", function()
   local fdir = "/usr/share/games/fortunes"
   if not io.open(fdir .. "/computers") then print("skipped: fortunes not found at " .. fdir); return end
