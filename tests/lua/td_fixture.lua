@@ -44,6 +44,32 @@ function F.vocab()
   return out
 end
 
+-- STS-B layout: header, text_a = 8th column, text_b = 9th, score = last
+local function write_stsb(path, n, seed)
+  local s = seed
+  local function rng() s = (s * 1103515245 + 12345) % 2147483648; return s >> 8 end
+  local score = { contradiction = "0.0", entailment = "5.0", neutral = "2.5" }
+  local lines = { "index\tgenre\tfilename\tyear\told_index\tsource1\tsource2\tsentence1\tsentence2\tscore" }
+  for i = 1, n do
+    local lab = LABELS[rng() % 3 + 1]
+    local a = table.concat(sentence(rng, 4 + rng() % 4), " ")
+    local h = sentence(rng, 3 + rng() % 3)
+    table.insert(h, rng() % #h + 1, CUES[lab])
+    lines[#lines + 1] = table.concat({ i, "x", "x", "x", i, "x", "x", a, table.concat(h, " "), score[lab] }, "\t")
+  end
+  local f = assert(io.open(path, "w"))
+  f:write(table.concat(lines, "\n"), "\n")
+  f:close()
+end
+
+--- F.task_stsb(dir) -> an STS-B-format data dir (train 192, dev 60): the cue word sets the score
+function F.task_stsb(dir)
+  rt.sys.mkdir(dir)
+  write_stsb(dir .. "/train.tsv", 192, 21)
+  write_stsb(dir .. "/dev.tsv", 60, 22)
+  return dir
+end
+
 --- F.task(dir) -> data dir with train.tsv (192), dev_matched.tsv (60), dev_mismatched.tsv (48)
 function F.task(dir)
   rt.sys.mkdir(dir)

@@ -161,6 +161,35 @@ T.test("task_distill --resume from a mid-run checkpoint ends with the same param
   T.ok(n > 10, "parameters compared")
 end)
 
+T.test("task_distill STS-B: regression teacher checked by corr, stage 2 MSE to the gold scores", function()
+  local data = F.task_stsb(fx.root .. "/stsb")
+  local ft = assert(loadfile("lua/recipes/finetune.lua"))
+  ft("--from_scratch", "--task", "sts-b", "--data_dir", data, "--vocab_file", fx.vocab, "--output_dir",
+    fx.root .. "/stsb_t", "--max_seq_length", "16", "--train_batch_size", "16", "--num_train_epochs", "12",
+    "--learning_rate", "1e-3", "--optimizer", "adamw", "--hidden_size", "32", "--num_hidden_layers", "2",
+    "--num_attention_heads", "4", "--dropout", "0", "--progress", "false", "--seed", "3")
+  local teacher = fx.root .. "/stsb_t/best"
+  local base = { "--data_dir", data, "--task_name", "sts-b", "--max_seq_length", "16", "--train_batch_size", "16",
+    "--do_lower_case", "--progress", "false", "--quiet", "--teacher_model", teacher }
+  local function with(extra)
+    local a = { table.unpack(base) }
+    for _, x in ipairs(extra) do a[#a + 1] = x end
+    return table.unpack(a)
+  end
+  local r1 = recipe(with({ "--student_model", fx.student, "--output_dir", fx.root .. "/stsb1", "--num_train_epochs", "2",
+    "--learning_rate", "1e-3" }))
+  T.eq(r1.teacher_eval.name, "corr")
+  T.ok(r1.teacher_eval.metric > 0.5, "regression teacher corr " .. r1.teacher_eval.metric)
+  local r2 = recipe(with({ "--pred_distill", "--student_model", fx.root .. "/stsb1", "--output_dir", fx.root .. "/stsb2",
+    "--num_train_epochs", "3", "--learning_rate", "3e-3", "--eval_step", "12", "--cache_teacher_logits" }))
+  T.ok(r2.best ~= nil and r2.best == r2.best, "best corr recorded")
+  local txt = read(fx.root .. "/stsb2/eval_results.txt")
+  T.ok(txt:find("pearson = ", 1, true) and txt:find("spearman = ", 1, true) and txt:find("corr = ", 1, true), txt)
+  T.ok(io.open(fx.root .. "/stsb2/teacher_logits.safetensors") == nil, "regression needs no teacher logits")
+  local m = rt.model.load(fx.root .. "/stsb2", { quiet = true })
+  T.eq(m.config.num_labels, 1)
+end)
+
 -- checks ----------------------------------------------------------------------
 
 local function check_fails(extra, pattern, dirs)
