@@ -341,24 +341,36 @@ local function main(args)
           copy_file(data_dir .. "/" .. f, aug_dir .. "/" .. f)
         end
       end
+      -- in parts of 64 examples (parts/<first>.tsv), so an interrupted run continues where it stopped
       local lines = {}
       if AUG_LAYOUT[task] == "sentence_label" then lines[1] = "sentence\tlabel" end
       local chunk, n_new, t0 = 64, 0, rt.sys.now()
+      rt.sys.mkdir(aug_dir .. "/parts")
       for s0 = 1, #train_ex, chunk do
-        local sents, labs = {}, {}
-        for j = s0, math.min(s0 + chunk - 1, #train_ex) do
-          sents[#sents + 1] = train_ex[j].text_a
-          labs[#labs + 1] = train_ex[j].label
-        end
-        local res = augmentor:augment_batch(sents, { N = o.aug_n, p = o.aug_p, seed = o.seed + s0 })
-        for k, list in ipairs(res) do
-          for i, sent in ipairs(list) do
-            sent = sent:gsub("[\t\n]", " ")
-            if i > 1 then n_new = n_new + 1 end
-            if AUG_LAYOUT[task] == "label_text" then lines[#lines + 1] = labs[k] .. "\t" .. sent
-            else lines[#lines + 1] = sent .. "\t" .. labs[k] end
+        local part = string.format("%s/parts/%06d.tsv", aug_dir, s0)
+        local f = io.open(part, "rb")
+        local text = f and f:read("a")
+        if f then f:close() end
+        if not text then
+          local sents, labs, plines = {}, {}, {}
+          for j = s0, math.min(s0 + chunk - 1, #train_ex) do
+            sents[#sents + 1] = train_ex[j].text_a
+            labs[#labs + 1] = train_ex[j].label
           end
+          local res = augmentor:augment_batch(sents, { N = o.aug_n, p = o.aug_p, seed = o.seed + s0 })
+          for k, list in ipairs(res) do
+            for _, sent in ipairs(list) do
+              sent = sent:gsub("[\t\n]", " ")
+              if AUG_LAYOUT[task] == "label_text" then plines[#plines + 1] = labs[k] .. "\t" .. sent
+              else plines[#plines + 1] = sent .. "\t" .. labs[k] end
+            end
+          end
+          text = table.concat(plines, "\n") .. "\n"
+          rt.log.write_atomic(part, text)
         end
+        local n = select(2, text:gsub("\n", ""))
+        for l in text:gmatch("[^\n]+") do lines[#lines + 1] = l end
+        n_new = n_new + n - (math.min(s0 + chunk - 1, #train_ex) - s0 + 1)
         print(string.format("augmentation: %d/%d examples, %d new sentences, %.0f s", math.min(s0 + chunk - 1,
           #train_ex), #train_ex, n_new, rt.sys.now() - t0))
       end
