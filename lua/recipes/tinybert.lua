@@ -47,7 +47,9 @@ local SPEC = {
   { "stage2_lr", 1e-3, "stage 2 learning rate (BertAdam, warmup_linear)", type = "float" },
   { "temperature", 1.0, "stage 2 temperature", type = "float" },
   { "eval_step", 50, "stage 2: evaluate every N steps", type = "int" },
-  { "aug", true, "augment the training set when rt.augment is there (single-sentence tasks)", type = "bool" },
+  { "aug", "auto", "augment the training set with rt.augment (single-sentence tasks): auto = only with "
+    .. "--aug_mlm; true = also train a small MLM here first (slow: minutes per thousand examples)",
+    choices = { "auto", "true", "false" } },
   { "aug_mlm", nil, "masked language model for augmentation (BERT with an MLM head; default: one trained "
     .. "here on the training texts)", metavar = "DIR" },
   { "aug_n", 4, "new sentences per training example (upstream: 30)", type = "int" },
@@ -311,8 +313,10 @@ local function main(args)
   local AUG_LAYOUT = { ["text-clf"] = "label_text", text_clf = "label_text", chnsenti = "label_text",
                        ["sst-2"] = "sentence_label" }
   local has_aug = pcall(require, "retort.augment")
-  if not o.aug then
+  if o.aug == "false" then
     banner("augmentation: off (--aug false)")
+  elseif o.aug == "auto" and not o.aug_mlm then
+    banner("augmentation: skipped (no --aug_mlm; --aug true trains a small MLM on the training texts first)")
   elseif not has_aug then
     banner("augmentation: skipped (rt.augment is not in this checkout)")
   elseif not AUG_LAYOUT[task] then

@@ -76,7 +76,7 @@ T.test("tinybert.lua with augmentation (rt.augment): MLM, train_aug.tsv, stages 
   local r = recipe("--output_dir", out, "--task_name", "text-clf", "--data_dir", data, "--vocab_file", vocab,
     "--max_seq_length", "16", "--train_batch_size", "16", "--teacher_hidden", "32", "--teacher_layers", "2",
     "--heads", "4", "--teacher_epochs", "10", "--student_hidden", "16", "--student_layers", "1",
-    "--aug_n", "2", "--mlm_epochs", "2", "--aug_stage1_epochs", "1", "--aug_stage2_epochs", "1",
+    "--aug", "true", "--aug_n", "2", "--mlm_epochs", "2", "--aug_stage1_epochs", "1", "--aug_stage2_epochs", "1",
     "--progress", "false", "--latency_runs", "1")
   T.ok(r.augmented, "augmentation ran")
   local ex = rt.data.read_task("text-clf", out .. "/augment", "train", { file = "train_aug.tsv" })
