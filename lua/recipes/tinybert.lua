@@ -341,7 +341,7 @@ local function main(args)
       local augmentor = A.new({ mlm = m, tokenizer = atok, M = 15, lang = "en" })
       rt.sys.mkdir(aug_dir)
       for _, f in ipairs(rt.sys.listdir(data_dir)) do
-        if not rt.sys.isdir(data_dir .. "/" .. f) and f ~= "train_aug.tsv" then
+        if not rt.sys.isdir(data_dir .. "/" .. f) and f ~= "train_aug.tsv" and f ~= "DONE.json" then
           copy_file(data_dir .. "/" .. f, aug_dir .. "/" .. f)
         end
       end
