@@ -52,6 +52,12 @@ local SPEC = {
     choices = { "auto", "true", "false" } },
   { "aug_mlm", nil, "masked language model for augmentation (BERT with an MLM head; default: one trained "
     .. "here on the training texts)", metavar = "DIR" },
+  { "general", "auto", "general distillation (general_distill.lua on pregenerate.lua data from the training "
+    .. "texts) from --bert_model: auto = when both recipes and --bert_model are there; true = also train a small "
+    .. "MLM here as the pre-trained teacher", choices = { "auto", "true", "false" } },
+  { "bert_model", nil, "a pre-trained (not fine-tuned) BERT with an MLM head: the general-distillation teacher "
+    .. "and the default --aug_mlm", metavar = "DIR" },
+  { "general_epochs", 3, "general distillation epochs", type = "int" },
   { "aug_n", 4, "new sentences per training example (upstream: 30)", type = "int" },
   { "aug_p", 0.4, "word replacement probability", type = "float" },
   { "mlm_epochs", 20, "epochs of the small MLM trained for augmentation", type = "int" },
@@ -282,17 +288,28 @@ local function main(args)
   end
   local tcfg = rt.model.read_config(teacher .. "/config.json")
 
+  -- a pre-trained MLM: --bert_model, or a small one trained here on the training texts
+  -- when general distillation or augmentation is asked for without one
+  local mlm_dir = o.bert_model
+  local function need_mlm()
+    if mlm_dir then return mlm_dir end
+    if not vocab then flags.error("--vocab_file is needed to train a small MLM on --data_dir") end
+    mlm_dir = out .. "/mlm"
+    stage(mlm_dir, string.format("MLM: a 2-layer, hidden-%d BERT trained with masked LM on the %d training texts "
+      .. "(the pre-trained model this offline run lacks)", o.teacher_hidden, #train_ex), function()
+      return train_mlm(mlm_dir, train_ex, vocab, o)
+    end)
+    return mlm_dir
+  end
+
   -- general distillation / student initialisation ----------------------------
   local student0 = o.general_student
   if student0 then
     banner("general distillation: --general_student " .. student0 .. " (given)")
   else
     local sdir = out .. "/student_init"
-    local why = exists("lua/recipes/general_distill.lua")
-      and "lua/recipes/general_distill.lua needs a pre-trained BERT teacher and a pregenerated corpus; none here"
-      or "lua/recipes/general_distill.lua is not in this checkout"
-    stage(sdir, "general distillation: skipped (" .. why .. "); stage 1 starts from a fresh "
-      .. o.student_layers .. "-layer, hidden-" .. o.student_hidden .. " student (pass --general_student DIR)", function()
+    stage(sdir, "student: a fresh " .. o.student_layers .. "-layer, hidden-" .. o.student_hidden
+      .. " TinyBERT (fit_dense to " .. tcfg.hidden_size .. ")", function()
       local m = rt.model.new({ vocab_size = tcfg.vocab_size, hidden_size = o.student_hidden,
         num_hidden_layers = o.student_layers, num_attention_heads = tcfg.num_attention_heads,
         intermediate_size = 4 * o.student_hidden, hidden_act = "gelu",
@@ -304,6 +321,40 @@ local function main(args)
       return { fresh = true }
     end)
     student0 = sdir
+    local have = exists("lua/recipes/general_distill.lua") and exists("lua/recipes/pregenerate.lua")
+    if o.general == "false" then
+      banner("general distillation: off (--general false); stage 1 starts from the fresh student")
+    elseif not have then
+      banner("general distillation: skipped (lua/recipes/general_distill.lua or pregenerate.lua is not in this "
+        .. "checkout); stage 1 starts from the fresh student (pass --general_student DIR)")
+    elseif o.general == "auto" and not o.bert_model then
+      banner("general distillation: skipped (no --bert_model; --general true trains a small MLM as the teacher); "
+        .. "stage 1 starts from the fresh student")
+    else
+      local teacher_g = need_mlm()
+      local gdir = out .. "/general"
+      stage(gdir, "general distillation: " .. teacher_g .. " -> the fresh student, on the training texts", function()
+        rt.sys.mkdir(gdir)
+        local lines = {}
+        for _, e in ipairs(train_ex) do
+          lines[#lines + 1] = e.text_a
+          if e.text_b and e.text_b ~= "" then lines[#lines + 1] = e.text_b end
+          lines[#lines + 1] = ""
+        end
+        rt.log.write_atomic(gdir .. "/corpus.txt", table.concat(lines, "\n") .. "\n")
+        run_recipe("pregenerate.lua", { "--train_corpus", gdir .. "/corpus.txt", "--bert_model", teacher_g,
+          "--output_dir", gdir .. "/pregenerated", "--epochs_to_generate", "1",
+          "--max_seq_len", tostring(o.max_seq_length), "--do_lower_case", tostring(o.do_lower_case),
+          "--seed", tostring(o.seed), "--quiet" })
+        run_recipe("general_distill.lua", { "--pregenerated_data", gdir .. "/pregenerated", "--teacher_model", teacher_g,
+          "--student_model", sdir, "--continue_train", "--output_dir", gdir .. "/run",
+          "--max_seq_length", tostring(o.max_seq_length), "--train_batch_size", tostring(o.train_batch_size),
+          "--num_train_epochs", tostring(o.general_epochs), "--learning_rate", tostring(o.stage1_lr),
+          "--seed", tostring(o.seed), "--progress", prog })
+        return { teacher = teacher_g }
+      end, table.concat({ teacher_g, o.general_epochs, o.stage1_lr, o.seed }, " "))
+      student0 = gdir .. "/run"
+    end
   end
 
   -- augmentation --------------------------------------------------------------
@@ -315,23 +366,16 @@ local function main(args)
   local has_aug = pcall(require, "retort.augment")
   if o.aug == "false" then
     banner("augmentation: off (--aug false)")
-  elseif o.aug == "auto" and not o.aug_mlm then
-    banner("augmentation: skipped (no --aug_mlm; --aug true trains a small MLM on the training texts first)")
+  elseif o.aug == "auto" and not (o.aug_mlm or o.bert_model) then
+    banner("augmentation: skipped (no --aug_mlm or --bert_model; --aug true trains a small MLM on the training "
+      .. "texts first)")
   elseif not has_aug then
     banner("augmentation: skipped (rt.augment is not in this checkout)")
   elseif not AUG_LAYOUT[task] then
     banner("augmentation: skipped (" .. task .. ": this recipe writes train_aug.tsv for single-sentence "
       .. "tasks only -- text-clf, chnsenti, sst-2; run augment.lua and pass --data_dir)")
   else
-    local mlm = o.aug_mlm
-    if not mlm then
-      if not vocab then flags.error("--vocab_file is needed to train the augmentation MLM") end
-      mlm = out .. "/mlm"
-      stage(mlm, string.format("augmentation MLM: a 2-layer, hidden-%d BERT trained with masked LM on the %d "
-        .. "training texts", o.teacher_hidden, #train_ex), function()
-        return train_mlm(mlm, train_ex, vocab, o)
-      end)
-    end
+    local mlm = o.aug_mlm or need_mlm()
     aug_dir = out .. "/augment"
     stage(aug_dir, string.format("augmentation: %d new sentences per example (p = %.2f) with rt.augment",
       o.aug_n, o.aug_p), function()
