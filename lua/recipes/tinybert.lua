@@ -1,19 +1,22 @@
 -- tinybert.lua — the whole TinyBERT chain for one task in one command:
 --
 --   data (the fortunes topic task unless --data_dir) -> fine-tune the teacher
---   (lua/recipes/finetune.lua; or --teacher_model) -> general distillation (or
---   --general_student; without either, a fresh student and a message) -> augmentation
---   (lua/recipes/augment.lua with --aug_mlm; skipped with a message when absent) ->
---   stage 1 and stage 2 of lua/recipes/task_distill.lua -> evaluation
+--   (lua/recipes/finetune.lua; or --teacher_model) -> a fresh student, general-distilled
+--   (pregenerate.lua + general_distill.lua from --bert_model) when those recipes are
+--   there, or --general_student -> augmentation (rt.augment word replacement with
+--   --aug_mlm / --bert_model; skipped with a message otherwise) -> stage 1 and stage 2
+--   of lua/recipes/task_distill.lua -> evaluation. This offline run has no pre-trained
+--   BERT: --general true / --aug true train a small MLM on the training texts instead.
 --
 --   retort lua/recipes/tinybert.lua --output_dir build/tinybert            # fortunes, small models
 --   retort lua/recipes/tinybert.lua --output_dir runs/mrpc --task_name mrpc --data_dir glue/MRPC \
 --       --teacher_model ft_bert/ --general_student general_tinybert/ --max_seq_length 128
 --
--- Every stage writes into its own folder under --output_dir (data, teacher, student_init,
--- augment, stage1, stage2, eval, and with --compare direct, noaug, stage2_only) and
--- leaves DONE.json when it finished; a rerun skips finished stages. The run ends with a
--- table teacher vs student: parameters, weights file size, batch-1 and batch-32 latency
+-- Every stage writes into its own folder under --output_dir (data, teacher, mlm,
+-- student_init, general, augment, stage1, stage2, and with --compare direct,
+-- noaug_stage1/2, stage2_only) and leaves DONE.json when it finished; a rerun skips
+-- finished stages (and reruns one whose settings changed). The run ends with a table
+-- teacher vs student: parameters, weights file size, batch-1 and batch-32 latency
 -- measured on this machine, dev metric and the student/teacher ratio (also in
 -- <output_dir>/summary.txt and summary.json).
 local rt = rt or require "retort"
