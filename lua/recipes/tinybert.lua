@@ -208,7 +208,7 @@ local function train_mlm(dir, train, vocab, o)
   m:save(dir)
   tok:save(dir .. "/vocab.txt")
   local last = tr.last_record or {}
-  print(string.format("augmentation MLM: %d steps, last masked-LM loss %.3f", summary.step, last.loss or 0))
+  print(string.format("MLM: %d steps, last masked-LM loss %.3f", summary.step, last.loss or 0))
   return { steps = summary.step, loss = last.loss }
 end
 

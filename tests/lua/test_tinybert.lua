@@ -52,12 +52,11 @@ T.test("tinybert.lua: teacher, stages 1-2, table and comparisons; a rerun skips 
   Trainer.remove_tree(root)
 end)
 
-T.test("tinybert.lua with augmentation (rt.augment): MLM, train_aug.tsv, stages on the augmented set", function()
-  if not pcall(require, "retort.augment") then print("skipped: rt.augment is not in this checkout"); return end
+-- a single-sentence task in the text-clf layout (label<TAB>text): the cue word decides the label
+local function single_sentence_task()
   local root = os.tmpname(); os.remove(root)
   local data = root .. "/data"
   rt.sys.mkdir(data)
-  -- a single-sentence task in the text-clf layout: the cue word decides the label
   for _, split in ipairs({ { "train.tsv", 96, 3 }, { "dev.tsv", 30, 4 } }) do
     local lines, s = {}, split[3]
     local words, cues = { "the", "cat", "dog", "sat", "ran", "on", "a", "mat", "park", "big" }, { "never", "indeed", "perhaps" }
@@ -72,6 +71,12 @@ T.test("tinybert.lua with augmentation (rt.augment): MLM, train_aug.tsv, stages 
   end
   local vocab = root .. "/vocab.txt"
   local f = assert(io.open(vocab, "w")); f:write(table.concat(F.vocab(), "\n"), "\n"); f:close()
+  return root, data, vocab
+end
+
+T.test("tinybert.lua with augmentation (rt.augment): MLM, train_aug.tsv, stages on the augmented set", function()
+  if not pcall(require, "retort.augment") then print("skipped: rt.augment is not in this checkout"); return end
+  local root, data, vocab = single_sentence_task()
   local out = root .. "/run"
   local r = recipe("--output_dir", out, "--task_name", "text-clf", "--data_dir", data, "--vocab_file", vocab,
     "--max_seq_length", "16", "--train_batch_size", "16", "--teacher_hidden", "32", "--teacher_layers", "2",
@@ -81,6 +86,22 @@ T.test("tinybert.lua with augmentation (rt.augment): MLM, train_aug.tsv, stages 
   T.ok(r.augmented, "augmentation ran")
   local ex = rt.data.read_task("text-clf", out .. "/augment", "train", { file = "train_aug.tsv" })
   T.ok(#ex > 96 and #ex <= 96 * 3, "train_aug.tsv has the originals and new sentences: " .. #ex)
+  Trainer.remove_tree(root)
+end)
+
+T.test("tinybert.lua --general true: MLM teacher, pregenerate.lua + general_distill.lua, then stages 1-2", function()
+  if not (io.open("lua/recipes/general_distill.lua") and io.open("lua/recipes/pregenerate.lua")) then
+    print("skipped: lua/recipes/general_distill.lua / pregenerate.lua are not in this checkout"); return
+  end
+  local root, data, vocab = single_sentence_task()
+  local out = root .. "/run"
+  local r = recipe("--output_dir", out, "--task_name", "text-clf", "--data_dir", data, "--vocab_file", vocab,
+    "--max_seq_length", "16", "--train_batch_size", "16", "--teacher_hidden", "32", "--teacher_layers", "2",
+    "--heads", "4", "--teacher_epochs", "10", "--student_hidden", "16", "--student_layers", "1", "--general", "true",
+    "--mlm_epochs", "2", "--general_epochs", "1", "--aug", "false", "--progress", "false", "--latency_runs", "1")
+  T.ok(io.open(out .. "/general/DONE.json") ~= nil, "general distillation ran")
+  T.ok(io.open(out .. "/general/run/config.json") ~= nil, "general student written")
+  T.ok(r.student.metric ~= nil, "student evaluated")
   Trainer.remove_tree(root)
 end)
 
