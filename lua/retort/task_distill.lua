@@ -226,9 +226,15 @@ function TD.result_to_file(res, path)
 end
 
 --- TD.label_list(dir) -> the label list saved with a model (dir/label_list.txt, else the
---- config's id2label in id order), or nil when the folder has neither.
+--- config's id2label in id order, else ../label_list.txt for finetune.lua's <output_dir>/best),
+--- or nil when there is none.
 function TD.label_list(dir)
   local f = io.open(dir .. "/label_list.txt", "rb")
+  if not f and dir:match("/best/?$") then
+    local parent = dir:gsub("/best/?$", "")
+    local t, src = TD.label_list(parent)
+    if t then return t, src end
+  end
   if f then
     local t = {}
     for l in f:read("a"):gmatch("[^\r\n]+") do t[#t + 1] = l end

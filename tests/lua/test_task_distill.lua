@@ -288,6 +288,20 @@ T.test("task_distill --help lists upstream flags and the departures", function()
   end
 end)
 
+T.test("task_distill label lists: label_list.txt, config id2label, finetune.lua's <output_dir>/best", function()
+  local d = fx.root .. "/ll"
+  rt.sys.mkdir(d .. "/best")
+  write(d .. "/label_list.txt", "b\na\n")
+  local t, src = TD.label_list(d .. "/best")
+  T.eq(table.concat(t, ","), "b,a")
+  T.eq(src, d .. "/label_list.txt")
+  write(d .. "/best/config.json", '{"id2label": {"1": "y", "0": "x"}}')
+  os.remove(d .. "/label_list.txt")
+  t = TD.label_list(d .. "/best")
+  T.eq(table.concat(t, ","), "x,y")
+  T.eq(TD.label_list(fx.root .. "/nowhere"), nil)
+end)
+
 T.test("rt.clue: TNEWS / AFQMC / CMNLI JSON lines with the CLUE label lists", function()
   local d = fx.root .. "/clue"
   rt.sys.mkdir(d)
