@@ -91,6 +91,13 @@ local DEPARTURES = {
     .. "is never saved)",
   "the teacher's classifier follows its config.json (retort's classifier_activation; a folder with fit_dense "
     .. "or TinyBERT's own head gets relu(pooled)); upstream always applies relu(pooled) to the teacher",
+  "the teacher runs in eval mode (no dropout) under no_grad; upstream never calls teacher_model.eval(), so its "
+    .. "forwards keep dropout on",
+  "MNLI: upstream replaces the dev loader by the mismatched one at the first save and keeps evaluating (and "
+    .. "selecting the best model) on dev_mismatched afterwards; retort evaluates dev_matched every time and "
+    .. "dev_mismatched at each save",
+  "stage 1 also saves the student at the end of training (upstream only at evaluation steps); an existing "
+    .. "--output_dir is reused (upstream refuses a non-empty one), so --resume can continue it",
   "checks before training (teacher fine-tuned and better than the majority class, label orders, vocabularies, "
     .. "layer and head counts, student initialisation) stop the run unless --force",
   "--cache_teacher_logits, --kd_loss, --alpha, --layer_map, --resume, --max_steps, --pad_to_longest are "
