@@ -395,6 +395,7 @@ local function main(args)
       -- in parts of 64 examples (parts/<first>.tsv), so an interrupted run continues where it stopped
       local lines = {}
       if AUG_LAYOUT[task] == "sentence_label" then lines[1] = "sentence\tlabel" end
+      if task == "text-clf" or task == "text_clf" then lines[1] = "label\ttext" end   -- its first line is skipped
       local chunk, n_new, t0 = 64, 0, rt.sys.now()
       rt.sys.mkdir(aug_dir .. "/parts")
       for s0 = 1, #train_ex, chunk do

@@ -10,8 +10,8 @@
 --   F.write_task(dir, train, test, labels)             -- dir/train.tsv, dir/dev.tsv (label<TAB>text)
 --
 -- Examples are {text=, label=0-based id}. The TSV files use the label names in the
--- single-sentence "label<TAB>text" layout rt.data.read_task reads as task "text-clf"
--- (labels = the sorted label names).
+-- single-sentence "label<TAB>text" layout (after a header line) that rt.data.read_task
+-- reads as task "text-clf" (labels in order of first appearance: the --labels order).
 local F = {}
 
 F.DEFAULTS = { fortune_dir = "/usr/share/games/fortunes", labels = "computers,science,politics,food,love,sports",
@@ -103,14 +103,14 @@ function F.vocab(list, size)
   return simple_vocab(texts, size), "word+character fallback"
 end
 
---- F.write_task(dir, train, test, labels): dir/train.tsv and dir/dev.tsv as
---- "label-name<TAB>text" lines (task "text-clf"), written atomically.
+--- F.write_task(dir, train, test, labels): dir/train.tsv and dir/dev.tsv as a header line
+--- and "label-name<TAB>text" lines (task "text-clf"), written atomically.
 function F.write_task(dir, train, test, labels)
   local rt = require "retort"
   rt.sys.mkdir(dir)
   for name, list in pairs({ ["train.tsv"] = train, ["dev.tsv"] = test }) do
-    local lines = {}
-    for i, e in ipairs(list) do lines[i] = labels[e.label + 1] .. "\t" .. e.text:gsub("\t", " ") end
+    local lines = { "label\ttext" }
+    for _, e in ipairs(list) do lines[#lines + 1] = labels[e.label + 1] .. "\t" .. e.text:gsub("\t", " ") end
     rt.log.write_atomic(dir .. "/" .. name, table.concat(lines, "\n") .. "\n")
   end
 end

@@ -37,7 +37,7 @@ typedef struct {
 } rt_task_data;
 
 /* Known task names (NULL-terminated): cola sst-2 mrpc sts-b qqp mnli mnli-mm qnli rte
- * wnli chnsenti lcqmc xnli. Aliases: sst2 stsb text-clf text_clf. */
+ * wnli chnsenti lcqmc xnli text-clf. Aliases: sst2 stsb text_clf. */
 extern const char *const rt_task_names[];
 
 /* Read <dir>/<file of split> for task. split: "train", "dev", "test" (mnli: dev =

@@ -177,7 +177,7 @@ void rtl_open_data(lua_State *L, int rt) {
                                    "  file: read <dir>/<file> with the split's layout (TinyBERT's train_aug.tsv).\n"
                                    "  examples: {{guid=, text_a=, text_b=, label=}}, labels: the label list (class id = index-1),\n"
                                    "  info: {file=, skipped=, regression=, n=}. Tasks: cola sst-2 mrpc sts-b qqp mnli mnli-mm qnli rte wnli\n"
-                                   "  chnsenti lcqmc xnli (upstream columns, headers, label lists)."},
+                                   "  chnsenti lcqmc xnli text-clf (upstream columns, headers, label lists)."},
         {"read_tsv", l_read_tsv, "rt.data.read_tsv(path, {header=false, columns=n}) -> rows, header\n"
                                  "  Tab-separated, no quote processing, BOM/CRLF handled; a row with another column count is an error naming file:line."},
         {"read_ner", l_read_ner, "rt.data.read_ner(path, {upstream=false}) -> sentences {{words=, labels=, line=}}, label list\n"

@@ -58,14 +58,14 @@ local function single_sentence_task()
   local data = root .. "/data"
   rt.sys.mkdir(data)
   for _, split in ipairs({ { "train.tsv", 96, 3 }, { "dev.tsv", 30, 4 } }) do
-    local lines, s = {}, split[3]
+    local lines, s = { "label\ttext" }, split[3]
     local words, cues = { "the", "cat", "dog", "sat", "ran", "on", "a", "mat", "park", "big" }, { "never", "indeed", "perhaps" }
     for i = 1, split[2] do
       local t = {}
       for j = 1, 6 do s = (s * 1103515245 + 12345) % 2147483648; t[j] = words[(s >> 8) % #words + 1] end
       local c = i % 3 + 1
       t[3] = cues[c]
-      lines[i] = ({ "neg", "pos", "mid" })[c] .. "\t" .. table.concat(t, " ")
+      lines[#lines + 1] = ({ "neg", "pos", "mid" })[c] .. "\t" .. table.concat(t, " ")
     end
     local f = assert(io.open(data .. "/" .. split[1], "w")); f:write(table.concat(lines, "\n"), "\n"); f:close()
   end
@@ -117,6 +117,6 @@ T.test("rt.fortunes: topic task files in the text-clf layout", function()
   Fo.write_task(dir, train, test, labels)
   local ex, names = rt.data.read_task("text-clf", dir, "train")
   T.eq(#ex, #train)
-  T.eq(table.concat(names, ","), "computers,food,love,politics,science,sports", "sorted label names")
+  T.eq(table.concat(names, ","), "computers,science,politics,food,love,sports", "labels in first-appearance order")
   Trainer.remove_tree(dir)
 end)
