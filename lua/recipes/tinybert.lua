@@ -51,7 +51,7 @@ local SPEC = {
   { "temperature", 1.0, "stage 2 temperature", type = "float" },
   { "eval_step", 50, "stage 2: evaluate every N steps", type = "int" },
   { "aug", "auto", "augment the training set with rt.augment (single-sentence tasks): auto = only with "
-    .. "--aug_mlm; true = also train a small MLM here first (slow: minutes per thousand examples)",
+    .. "--aug_mlm or --bert_model; true = also train a small MLM here first (slow: minutes per thousand examples)",
     choices = { "auto", "true", "false" } },
   { "aug_mlm", nil, "masked language model for augmentation (BERT with an MLM head; default: one trained "
     .. "here on the training texts)", metavar = "DIR" },
@@ -63,7 +63,7 @@ local SPEC = {
   { "general_epochs", 3, "general distillation epochs", type = "int" },
   { "aug_n", 4, "new sentences per training example (upstream: 30)", type = "int" },
   { "aug_p", 0.4, "word replacement probability", type = "float" },
-  { "mlm_epochs", 20, "epochs of the small MLM trained for augmentation", type = "int" },
+  { "mlm_epochs", 20, "epochs of the small MLM trained here (augmentation / general-distillation teacher)", type = "int" },
   { "aug_stage1_epochs", 2, "stage 1 epochs on the augmented set", type = "int" },
   { "aug_stage2_epochs", 2, "stage 2 epochs on the augmented set", type = "int" },
   { "compare", false, "also run (b) the student fine-tuned directly, (c) without augmentation, "
