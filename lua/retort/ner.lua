@@ -64,11 +64,11 @@ end
 --- Otherwise: the upstream list when every data label is in it, else O, then
 --- B-/I- of each type in sorted order, then X, [CLS], [SEP].
 function M.labels(lists, given)
-  local seen, types = {}, {}
+  local seen, types, order = {}, {}, {}
   for _, sents in ipairs(lists or {}) do
     for _, s in ipairs(sents) do
       for _, l in ipairs(s.labels) do
-        seen[l] = seen[l] or s
+        if not seen[l] then seen[l] = s; order[#order + 1] = l end
         local ty = l:match("^[BI]%-(.+)$")
         if ty then types[ty] = true end
       end
@@ -85,7 +85,8 @@ function M.labels(lists, given)
     local have = {}
     for _, l in ipairs(given) do out[#out + 1] = l; have[l] = true end
     for _, l in ipairs({ "X", "[CLS]", "[SEP]" }) do if not have[l] then out[#out + 1] = l; have[l] = true end end
-    for l, s in pairs(seen) do
+    for _, l in ipairs(order) do
+      local s = seen[l]
       if not have[l] then
         error(string.format("%s: label '%s' (sentence at line %d) is not in --labels %s", s.file or "data", l,
           s.line or 0, table.concat(given, ",")), 0)

@@ -49,3 +49,48 @@ T.test("cmrc final_text maps back to the original characters", function()
   T.eq(Q.final_text("steve", "Steve Jobs", tok), "Steve")
   T.eq(Q.final_text("zzz", "Steve Jobs", tok), "Steve Jobs")
 end)
+
+local metric = rt.log.read_json(T.golden("cmrc_metric/cases.json"))
+
+T.test("cmrc word_tokenize vs NLTK's NLTKWordTokenizer (ASCII fuzz)", function()
+  local bad = {}
+  for _, c in ipairs(metric.word_tokenize) do
+    local got = table.concat(rt.metrics.word_tokenize(c.text), "|")
+    local want = table.concat(c.tokens, "|")
+    if got ~= want then bad[#bad + 1] = string.format("%q: %s vs nltk %s", c.text, got, want) end
+  end
+  T.ok(#bad == 0, #bad .. " of " .. #metric.word_tokenize .. " differ, first: " .. tostring(bad[1]))
+end)
+
+T.test("cmrc metric vs the official script's rules (mixed scripts, several references, empty, unanswered)", function()
+  local bad = {}
+  for _, q in ipairs(metric.per_question) do
+    local seg = table.concat(rt.metrics.cmrc_segment(q.pred, true), "|")
+    local f1, em = rt.metrics.cmrc_f1(q.pred, q.answers), rt.metrics.cmrc_em(q.pred, q.answers)
+    if seg ~= table.concat(q.segments, "|") or math.abs(f1 - q.f1) > 1e-12 or em ~= q.em then
+      bad[#bad + 1] = string.format("%s %q: segments %s (want %s) f1 %g (want %g) em %d (want %d)", q.id, q.pred, seg,
+        table.concat(q.segments, "|"), f1, q.f1, em, q.em)
+    end
+  end
+  T.ok(#bad == 0, #bad .. " questions differ, first: " .. tostring(bad[1]))
+  local r = rt.metrics.cmrc(metric.data, metric.predictions)
+  T.near(r.F1, metric.F1, 1e-9, "F1")
+  T.near(r.EM, metric.EM, 1e-9, "EM")
+  T.eq(r.TOTAL, metric.TOTAL)
+  T.eq(r.SKIP, metric.SKIP)
+end)
+
+T.test("cmrc_evaluate.lua prints and writes the script's line", function()
+  local dir = T.tmpdir()
+  rt.log.write_json(dir .. "/dev.json", metric.data)
+  rt.log.write_json(dir .. "/predictions.json", metric.predictions)
+  local bin = os.getenv("RETORT_BIN") or "build/retort"
+  local p = io.popen(string.format("cd '%s' && '%s' '%s/lua/recipes/cmrc_evaluate.lua' dev.json predictions.json metric.txt 2>/dev/null",
+    dir, bin:sub(1, 1) == "/" and bin or (os.getenv("PWD") .. "/" .. bin), os.getenv("PWD")))
+  local out = p:read("a")
+  p:close()
+  T.eq(out, metric.line .. "\n")
+  local f = io.open(dir .. "/metric.txt")
+  T.eq(f:read("a"), metric.line .. "\n")
+  f:close()
+end)
