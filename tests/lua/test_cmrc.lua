@@ -1,47 +1,9 @@
--- CMRC 2018 reading comprehension (rt.tasks.cmrc): windows, max-context flags and
--- answer decoding against scripts/golden/cmrc_decode.py (a Python re-implementation
--- of run_squad.py's feature and write_predictions logic on fixed log-probabilities),
--- the reader's answer_start check, and the recipe end to end on a tiny set.
+-- CMRC 2018 reading comprehension (rt.tasks.cmrc, lua/recipes/cmrc.lua):
+-- get_final_text, the reader's answer_start check and the no-window error, and
+-- the recipe end to end on a generated set (scripts/data/synth_cmrc.lua):
+-- training, predictions, n-best file, best model, both distillation stages.
 local T = require "retort.test"
 local Q = rt.tasks.cmrc
-
-local cases = rt.log.read_json(T.golden("cmrc_decode/cases.json"))
-
-T.test("cmrc features and decoding vs the run_squad.py re-implementation", function()
-  for _, c in ipairs(cases) do
-    local tok = rt.tokenizer.load(c.vocab, { lower = c.lower })
-    local feats, ex = Q.features(c.qas, tok, { max_len = c.max_len, doc_stride = c.doc_stride,
-                                               max_query = c.max_query, training = false })
-    T.eq(#feats, #c.features, c.name .. ": number of windows")
-    for i, g in ipairs(c.features) do
-      local f = feats[i]
-      T.eq(f.unique_id, g.unique_id, c.name .. " unique_id")
-      T.eq(f.example_index, g.example_index, c.name .. " example_index")
-      T.eq(table.concat(f.tokens, " "), table.concat(g.tokens, " "), c.name .. " window " .. i .. " tokens")
-      for k, v in pairs(g.token_to_orig) do
-        T.eq(f.token_to_orig[tonumber(k)], v, c.name .. " window " .. i .. " token_to_orig " .. k)
-        T.eq(f.max_context[tonumber(k)], g.max_context[k], c.name .. " window " .. i .. " max_context " .. k)
-      end
-    end
-    for i, d in ipairs(c.doc_tokens) do
-      T.eq(table.concat(ex[i].doc_tokens, "|"), table.concat(d, "|"), c.name .. " doc tokens " .. i)
-    end
-    local results = {}
-    for k, v in pairs(c.results) do results[tonumber(k)] = v end
-    local preds, nbest = Q.decode(ex, feats, results, { n_best = c.n_best, max_answer_length = c.max_answer_length }, tok)
-    for id, p in pairs(c.predictions) do
-      T.eq(preds[id], p, c.name .. " prediction " .. id)
-      local gl, ml = c.nbest[id], nbest[id]
-      T.eq(#ml, #gl, c.name .. " n-best size " .. id)
-      for j = 1, #gl do
-        T.eq(ml[j].text, gl[j].text, c.name .. " n-best text " .. id .. " #" .. j)
-        T.near(ml[j].probability, gl[j].probability, 1e-12, c.name .. " probability")
-        T.near(ml[j].start_logit, gl[j].start_logit, 0, c.name .. " start_logit")
-        T.near(ml[j].end_logit, gl[j].end_logit, 0, c.name .. " end_logit")
-      end
-    end
-  end
-end)
 
 T.test("cmrc final_text maps back to the original characters", function()
   local tok = rt.tokenizer.load({ "[PAD]", "[UNK]", "[CLS]", "[SEP]", "ip", "##hone" }, { lower = true })
@@ -50,47 +12,62 @@ T.test("cmrc final_text maps back to the original characters", function()
   T.eq(Q.final_text("zzz", "Steve Jobs", tok), "Steve Jobs")
 end)
 
-local metric = rt.log.read_json(T.golden("cmrc_metric/cases.json"))
+local S = dofile("scripts/data/synth_cmrc.lua")
+local Trainer = require "retort.trainer"
 
-T.test("cmrc word_tokenize vs NLTK's NLTKWordTokenizer (ASCII fuzz)", function()
-  local bad = {}
-  for _, c in ipairs(metric.word_tokenize) do
-    local got = table.concat(rt.metrics.word_tokenize(c.text), "|")
-    local want = table.concat(c.tokens, "|")
-    if got ~= want then bad[#bad + 1] = string.format("%q: %s vs nltk %s", c.text, got, want) end
-  end
-  T.ok(#bad == 0, #bad .. " of " .. #metric.word_tokenize .. " differ, first: " .. tostring(bad[1]))
-end)
+local function recipe(args)
+  local chunk = assert(loadfile("lua/recipes/cmrc.lua"))
+  return chunk(table.unpack(args))
+end
 
-T.test("cmrc metric vs the official script's rules (mixed scripts, several references, empty, unanswered)", function()
-  local bad = {}
-  for _, q in ipairs(metric.per_question) do
-    local seg = table.concat(rt.metrics.cmrc_segment(q.pred, true), "|")
-    local f1, em = rt.metrics.cmrc_f1(q.pred, q.answers), rt.metrics.cmrc_em(q.pred, q.answers)
-    if seg ~= table.concat(q.segments, "|") or math.abs(f1 - q.f1) > 1e-12 or em ~= q.em then
-      bad[#bad + 1] = string.format("%s %q: segments %s (want %s) f1 %g (want %g) em %d (want %d)", q.id, q.pred, seg,
-        table.concat(q.segments, "|"), f1, q.f1, em, q.em)
-    end
-  end
-  T.ok(#bad == 0, #bad .. " questions differ, first: " .. tostring(bad[1]))
-  local r = rt.metrics.cmrc(metric.data, metric.predictions)
-  T.near(r.F1, metric.F1, 1e-9, "F1")
-  T.near(r.EM, metric.EM, 1e-9, "EM")
-  T.eq(r.TOTAL, metric.TOTAL)
-  T.eq(r.SKIP, metric.SKIP)
-end)
-
-T.test("cmrc_evaluate.lua prints and writes the script's line", function()
+T.test("cmrc reader: answer_start that misses its text names file:line", function()
   local dir = T.tmpdir()
-  rt.log.write_json(dir .. "/dev.json", metric.data)
-  rt.log.write_json(dir .. "/predictions.json", metric.predictions)
-  local bin = os.getenv("RETORT_BIN") or "build/retort"
-  local p = io.popen(string.format("cd '%s' && '%s' '%s/lua/recipes/cmrc_evaluate.lua' dev.json predictions.json metric.txt 2>/dev/null",
-    dir, bin:sub(1, 1) == "/" and bin or (os.getenv("PWD") .. "/" .. bin), os.getenv("PWD")))
-  local out = p:read("a")
-  p:close()
-  T.eq(out, metric.line .. "\n")
-  local f = io.open(dir .. "/metric.txt")
-  T.eq(f:read("a"), metric.line .. "\n")
+  local p = dir .. "/bad.json"
+  local f = io.open(p, "w")
+  f:write('{"data": [{"paragraphs": [{"context": "北京是中国的首都。",\n "qas": [\n',
+          '{"id": "ok1", "question": "首都？", "answers": [{"text": "北京", "answer_start": 0}]},\n',
+          '{"id": "bad2", "question": "哪里？", "answers": [{"text": "中国", "answer_start": 2}]}]}]}]}\n')
   f:close()
+  T.raises(function() Q.read(p) end, "bad.json:4: question bad2 answer 1: answer_start 2")
+  T.eq(#Q.read(p, { check_answer_start = "ignore" }), 2)
+  local tok = rt.tokenizer.load({ "[PAD]", "[UNK]", "[CLS]", "[SEP]", "北", "京" }, { lower = false })
+  local qas = Q.read(p, { check_answer_start = "ignore" })
+  T.raises(function() Q.features(qas, tok, { max_len = 4, max_query = 64, training = false }) end,
+    "bad.json:3: question ok1: max_seq_length 4 leaves no window")
+  Trainer.remove_tree(dir)
+end)
+
+T.test("cmrc recipe: train, predict, evaluate, distil", function()
+  local dir = T.tmpdir()
+  S.write(dir .. "/data", { n_train = 40, n_dev = 10, seed = 2 })
+  local vf = dir .. "/vocab.txt"
+  local f = io.open(vf, "w"); f:write(table.concat(S.vocab(), "\n"), "\n"); f:close()
+  local common = { "--vocab_file", vf, "--train_file", dir .. "/data/train.json", "--predict_file",
+    dir .. "/data/dev.json", "--max_seq_length", "96", "--doc_stride", "32", "--train_batch_size", "16",
+    "--learning_rate", "3e-3", "--progress", "false", "--threads", "1" }
+  local function args(extra)
+    local a = { table.unpack(common) }
+    for _, x in ipairs(extra) do a[#a + 1] = x end
+    return a
+  end
+  local t = dir .. "/teacher"
+  local res = recipe(args({ "--output_dir", t, "--do_train", "--do_predict", "--from_scratch", "--num_train_epochs", "4",
+    "--hidden_size", "32", "--eval_steps", "10" }))
+  T.ok(res.TOTAL == 70 and res.SKIP == 0, "70 dev questions answered")
+  local preds = rt.log.read_json(t .. "/dev_predictions.json")
+  local nb = rt.log.read_json(t .. "/dev_nbest_predictions.json")
+  T.ok(type(preds["SYN_100001_QUERY_0"]) == "string", "a prediction per question")
+  local e = nb["SYN_100001_QUERY_0"]
+  T.ok(#e >= 1 and #e <= 20 and e[1].probability and e[1].start_logit, "n-best entries")
+  T.ok(io.open(t .. "/best/config.json") ~= nil, "best model kept")
+  local s1 = dir .. "/s1"
+  local d1 = recipe(args({ "--output_dir", s1, "--do_train", "--from_scratch", "--num_hidden_layers", "1",
+    "--hidden_size", "16", "--teacher_model", t .. "/best", "--max_steps", "3" }))
+  T.eq(d1.global_step, 3)
+  T.ok(rt.log.read_jsonl(s1 .. "/log.jsonl")[1].att_loss, "stage 1 logs att_loss")
+  local d2 = recipe(args({ "--output_dir", dir .. "/s2", "--do_train", "--do_predict", "--init_checkpoint", s1 .. "/best",
+    "--teacher_model", t .. "/best", "--pred_distill", "--max_steps", "3" }))
+  T.ok(d2.F1 ~= nil, "stage 2 predicted")
+  T.ok(rt.log.read_jsonl(dir .. "/s2/log.jsonl")[1].pred_loss, "stage 2 logs pred_loss")
+  Trainer.remove_tree(dir)
 end)

@@ -1,5 +1,4 @@
--- Sequence labelling (rt.tasks.ner, lua/recipes/ner.lua): entity scores against
--- seqeval (scripts/golden/ner_seqeval.py, broken I- sequences included), the BIO
+-- Sequence labelling (rt.tasks.ner, lua/recipes/ner.lua): the BIO
 -- reader's errors, label lists, first-piece alignment, the upstream summed loss
 -- and the mean loss, the prediction files, and the recipe end to end on a
 -- generated set (scripts/data/synth_ner.lua): fine-tuning, resume, distillation
@@ -16,23 +15,6 @@ end
 local function slurp(path)
   local f = assert(io.open(path, "rb")); local s = f:read("a"); f:close(); return s
 end
-
-T.test("ner entity P/R/F1 and per type vs seqeval", function()
-  local G = rt.log.read_json(T.golden("ner_seqeval/cases.json"))
-  for _, c in ipairs(G.cases) do
-    local r = rt.metrics.ner_entity(c.pred, c.gold)
-    T.near(r.precision, c.precision, 1e-12, c.name .. " precision")
-    T.near(r.recall, c.recall, 1e-12, c.name .. " recall")
-    T.near(r.f1, c.f1, 1e-12, c.name .. " f1")
-    for ty, g in pairs(c.per_type) do
-      local m = r.per_type[ty] or { precision = 0, recall = 0, f1 = 0, support = 0 }
-      T.near(m.precision, g.precision, 1e-12, c.name .. " " .. ty .. " precision")
-      T.near(m.recall, g.recall, 1e-12, c.name .. " " .. ty .. " recall")
-      T.near(m.f1, g.f1, 1e-12, c.name .. " " .. ty .. " f1")
-      T.eq(m.support, g.support, c.name .. " " .. ty .. " support")
-    end
-  end
-end)
 
 T.test("ner reader: sentence rules, BIO errors name file:line", function()
   local dir = T.tmpdir()
