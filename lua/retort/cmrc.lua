@@ -368,7 +368,11 @@ function M.run(o)
   local model = K.build_model(o, tok, { head = "qa", num_labels = 2, max_len = o.max_seq_length,
                                         fit_size = teacher and teacher.config.hidden_size, prog = prog })
   K.check_length(model, o.max_seq_length, prog)
-  if teacher then maps = K.distill_maps(model, teacher) end
+  if teacher then
+    maps = K.distill_maps(model, teacher, { stage1 = not o.pred_distill, teacher_name = o.teacher_model,
+      student_name = o.output_dir, teacher_vocab = o.teacher_model .. "/vocab.txt", student_vocab = vocab,
+      max_seq_len = o.max_seq_length, prog = prog })
+  end
   local function save_model(m, dir) m:save(dir); tok:save(dir .. "/vocab.txt") end
 
   local pred_qas, pred_feats, pred_ex, gold

@@ -427,7 +427,11 @@ function M.run(o)
     error(string.format("%s: the checkpoint's head has %d labels, the data %d (+1 padding)", prog,
       model.config.num_labels, #labels), 0)
   end
-  if teacher then maps = K.distill_maps(model, teacher) end
+  if teacher then
+    maps = K.distill_maps(model, teacher, { stage1 = not o.pred_distill, teacher_name = o.teacher_model,
+      student_name = o.output_dir, teacher_vocab = o.teacher_model .. "/vocab.txt", student_vocab = vocab,
+      max_seq_len = max_len, prog = prog })
+  end
   local function save_model(m, dir)
     m:save(dir); tok:save(dir .. "/vocab.txt")
     K.write(dir .. "/label_list.txt", table.concat(labels, "\n") .. "\n")

@@ -115,24 +115,13 @@ function M.teacher(o, student_vocab, a)
   local dir = o.teacher_model
   local prog = a.prog
   if not rt._optim.isdir(dir) then error(prog .. ": --teacher_model " .. dir .. " is not a folder", 0) end
-  local ok, DC = pcall(require, "retort.distill_checks")
+  local DC = require "retort.distill_checks"
   local tv = dir .. "/vocab.txt"
-  if not io.open(tv, "rb") then error(prog .. ": teacher " .. dir .. " has no vocab.txt", 0) end
-  if ok and DC.vocab then
-    DC.vocab(tv, student_vocab, { teacher_name = dir, student_name = student_vocab })
-  else
-    local t, s = M.read_lines(tv), M.read_lines(student_vocab)
-    if #t ~= #s then
-      error(string.format("%s: vocabularies differ: teacher %s has %d tokens, student %s has %d", prog, tv, #t,
-        student_vocab, #s), 0)
-    end
-    for i = 1, #t do
-      if t[i] ~= s[i] then
-        error(string.format("%s: vocabularies differ at line %d: teacher '%s' (%s), student '%s' (%s)", prog, i,
-          t[i], tv, s[i], student_vocab), 0)
-      end
-    end
-  end
+  local fh = io.open(tv, "rb")
+  if not fh then error(prog .. ": teacher " .. dir .. " has no vocab.txt", 0) end
+  fh:close()
+  local ok, err = pcall(DC.vocab, tv, student_vocab, { teacher_name = dir, student_name = student_vocab })
+  if not ok then error(prog .. ": " .. tostring(err), 0) end
   local cfg = rt.log.read_json(dir .. "/config.json")
   local heads = {}
   for _, h in ipairs(cfg.heads or {}) do heads[h] = true end
@@ -161,15 +150,22 @@ function M.teacher(o, student_vocab, a)
   return t
 end
 
---- distill_maps(student, teacher) -> {att_map=, hidden_map=} (TinyBERT's uniform map).
-function M.distill_maps(student, teacher)
-  local ok, DC = pcall(require, "retort.distill_checks")
-  local ls, lt = student.config.num_hidden_layers, teacher.config.num_hidden_layers
-  if ok and DC.layer_map then return DC.layer_map(ls, lt) end
-  if lt % ls ~= 0 then
-    error(string.format("teacher layers %d are not a multiple of the student's %d", lt, ls), 0)
+--- distill_maps(student, teacher, {teacher_name=, student_name=, teacher_vocab=, student_vocab=,
+--- stage1=, max_seq_len=, prog=}) -> {att_map=, hidden_map=} (TinyBERT's uniform map).
+--- Stage 1 (att + rep) runs retort.distill_checks.check: layer counts, head counts,
+--- fit_dense shape, positions for max_seq_len.
+function M.distill_maps(student, teacher, o)
+  o = o or {}
+  local DC = require "retort.distill_checks"
+  if o.stage1 then
+    local ok, maps, warnings = pcall(DC.check, { teacher = teacher, student = student, teacher_name = o.teacher_name,
+      student_name = o.student_name, teacher_vocab = o.teacher_vocab, student_vocab = o.student_vocab,
+      att = true, rep = true, max_seq_len = o.max_seq_len })
+    if not ok then error((o.prog or "distill") .. ": " .. tostring(maps), 0) end
+    for _, w in ipairs(warnings or {}) do io.stderr:write((o.prog or "distill"), ": warning: ", w, "\n") end
+    return maps
   end
-  return rt.distill.layer_map(ls, lt)
+  return DC.layer_map(student.config.num_hidden_layers, teacher.config.num_hidden_layers)
 end
 
 --- fit_size_for(o) -> the teacher's hidden size (a from-scratch student gets fit_dense to it).

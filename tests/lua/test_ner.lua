@@ -148,6 +148,8 @@ T.test("ner recipe: fine-tune, resume, distil (stage 1 and 2), teacher checks", 
     dir .. "/x", "--do_train", "--teacher_model", t .. "/best", "--progress", "false" }) end, "vocabularies differ")
   T.raises(function() recipe(args({ "--output_dir", dir .. "/y", "--do_train", "--teacher_model", t .. "/best",
     "--labels", "O,B-LOC,I-LOC,B-PER,I-PER,B-ORG,I-ORG" })) end, "label order differs")
+  T.raises(function() recipe(args({ "--output_dir", dir .. "/h", "--do_train", "--teacher_model", t .. "/best",
+    "--num_hidden_layers", "1", "--num_attention_heads", "4" })) end, "equal head counts")
   local pre = dir .. "/pretrained"
   rt.model.new({ vocab_size = #S.vocab(), hidden_size = 32, num_hidden_layers = 2, num_attention_heads = 2,
                  intermediate_size = 64, heads = { "mlm", "nsp" } }):save(pre)
