@@ -252,15 +252,18 @@ end
 --- micro over the B-/I- ids on every position)}.
 function M.scores(items, preds, labels)
   local P, G, tp, tg = {}, {}, {}, {}
+  local nchar, nok = 0, 0
   for i, it in ipairs(items) do
     P[i] = M.char_tags(it, preds[i], labels)
     G[i] = it.gold
+    for w = 1, #it.gold do nchar = nchar + 1; if P[i][w] == it.gold[w] then nok = nok + 1 end end
     for k = 1, #it.ids do tp[#tp + 1] = preds[i][k]; tg[#tg + 1] = it.labels[k] end
   end
   local e = rt.metrics.ner_entity(P, G)
   local t = rt.metrics.ner_token(tp, tg, { positive = M.positive_ids(labels) })
   return { precision = e.precision, recall = e.recall, f1 = e.f1, per_type = e.per_type,
-           n_pred = e.n_pred, n_gold = e.n_gold, n_correct = e.n_correct,
+           n_pred = e.n_pred, n_gold = e.n_gold, n_correct = e.n_correct, n_tokens = nchar,
+           accuracy = nchar > 0 and nok / nchar or 0,
            token_precision = t.precision, token_recall = t.recall, token_f = t.f1 }, P
 end
 
@@ -296,9 +299,10 @@ end
 
 --- N.report(res) -> conlleval-like text (overall and per type, percent).
 function M.report(res, name)
-  local lines = { string.format("%s: found %d phrases; correct %d.", name or "eval", res.n_pred or 0, res.n_correct or 0),
-    string.format("accuracy-free: precision: %6.2f%%; recall: %6.2f%%; FB1: %6.2f", 100 * res.precision,
-      100 * res.recall, 100 * res.f1) }
+  local lines = { string.format("%s: processed %d tokens with %d phrases; found: %d phrases; correct: %d.",
+      name or "eval", res.n_tokens or 0, res.n_gold or 0, res.n_pred or 0, res.n_correct or 0),
+    string.format("accuracy: %6.2f%%; precision: %6.2f%%; recall: %6.2f%%; FB1: %6.2f", 100 * (res.accuracy or 0),
+      100 * res.precision, 100 * res.recall, 100 * res.f1) }
   local ty = {}
   for k in pairs(res.per_type or {}) do ty[#ty + 1] = k end
   table.sort(ty)
@@ -404,9 +408,12 @@ function M.run(o)
   local dev = (o.do_eval or o.do_train) and M.read(o.data_dir .. "/dev.txt", rd) or nil
   local test = o.do_predict and M.read(o.data_dir .. "/test.txt", rd) or nil
   if train and o.max_train_examples then while #train > o.max_train_examples do table.remove(train) end end
-  -- labels: given, else the saved list (predict-only runs), else from the data
+  -- labels: given, else the saved list (predict-only runs: the checkpoint's, else
+  -- output_dir's), else from the data
   local labels
-  local saved = K.read_lines(o.output_dir .. "/label_list.txt")
+  local src = o.init_checkpoint or o.model_dir
+  local saved = not train and src and K.read_lines((rt._optim.isdir(src) and src or (src:match("^(.*)/[^/]*$") or "."))
+    .. "/label_list.txt") or K.read_lines(o.output_dir .. "/label_list.txt")
   if o.labels then labels = M.labels({ train or {}, dev or {}, test or {} }, o.labels)
   elseif saved and not train then labels = saved
   else labels = M.labels({ train or {}, dev or {}, test or {} }) end
@@ -489,7 +496,7 @@ function M.run(o)
     local res, preds = M.evaluate(model, dev_items, labels, { batch_size = o.eval_batch_size })
     upd(results, { eval_f = res.token_f, eval_precision = res.token_precision, eval_recall = res.token_recall,
                    entity_f1 = res.f1, entity_precision = res.precision, entity_recall = res.recall,
-                   eval_loss = res.eval_loss })
+                   eval_loss = res.eval_loss, eval_accuracy = res.accuracy })
     for ty, r in pairs(res.per_type) do results[ty .. "_f1"] = r.f1 end
     M.write_predictions(o.output_dir, "dev", dev_items, preds, labels)
     results.report = M.report(res, "dev")
