@@ -36,7 +36,7 @@ local function main(args)
     r.AVERAGE, r.F1, r.EM, r.TOTAL, r.SKIP, J(pf))
   print(line)
   if out then
-    if rt.sys and rt.sys.atomic_write then rt.sys.atomic_write(out, line .. "\n") else rt.log.write_atomic(out, line .. "\n") end
+    rt.sys.atomic_write(out, line .. "\n")
   end
   return r
 end

@@ -412,7 +412,7 @@ function M.run(o)
   -- output_dir's), else from the data
   local labels
   local src = o.init_checkpoint or o.model_dir
-  local saved = not train and src and K.read_lines((rt._optim.isdir(src) and src or (src:match("^(.*)/[^/]*$") or "."))
+  local saved = not train and src and K.read_lines((K.isdir(src) and src or (src:match("^(.*)/[^/]*$") or "."))
     .. "/label_list.txt") or K.read_lines(o.output_dir .. "/label_list.txt")
   if o.labels then labels = M.labels({ train or {}, dev or {}, test or {} }, o.labels)
   elseif saved and not train then labels = saved
@@ -487,7 +487,7 @@ function M.run(o)
     results.best_step = summary.best_step
     if summary.best then results["best_" .. o.best_metric] = summary.best end
     -- evaluate / predict with the best model
-    if rt._optim.isdir(o.output_dir .. "/best") then
+    if K.isdir(o.output_dir .. "/best") then
       model = rt.model.load(o.output_dir .. "/best", { quiet = true })
     end
   end

@@ -5,21 +5,14 @@
 local rt = require "retort"
 local M = {}
 
-local function sys() local s = rt.sys; return type(s) == "table" and s or nil end
+--- mkdir(path): create a folder and its parents (rt.sys.mkdir).
+function M.mkdir(path) return rt.sys.mkdir(path) end
 
---- mkdir(path): create a folder and its parents.
-function M.mkdir(path)
-  local s = sys()
-  if s and s.mkdir then return s.mkdir(path) end
-  return rt._optim.mkdir(path)
-end
+--- write(path, text): atomic write (rt.sys.atomic_write).
+function M.write(path, text) return rt.sys.atomic_write(path, text) end
 
---- write(path, text): atomic write.
-function M.write(path, text)
-  local s = sys()
-  if s and s.atomic_write then return s.atomic_write(path, text) end
-  return rt.log.write_atomic(path, text)
-end
+--- isdir(path) -> whether path is a folder.
+function M.isdir(path) return rt.sys.isdir(path) end
 
 --- read_lines(path) -> list of lines (nil when the file is absent).
 function M.read_lines(path)
@@ -33,7 +26,7 @@ end
 
 -- "model.ckpt-100" / "x/model.safetensors" / a folder -> what rt.model.load takes
 local function ckpt_path(p)
-  if rt._optim.isdir(p) then return p end
+  if M.isdir(p) then return p end
   for _, suf in ipairs({ "", ".index" }) do
     local f = io.open(p .. suf, "rb")
     if f then f:close(); return p .. suf end
@@ -48,7 +41,7 @@ function M.vocab_of(o, prog)
   if o.vocab_file then return o.vocab_file end
   local src = o.init_checkpoint or o.model_dir
   if src then
-    local d = rt._optim.isdir(src) and src or dirname(src)
+    local d = M.isdir(src) and src or dirname(src)
     return d .. "/vocab.txt"
   end
   error(prog .. ": --vocab_file is required (or --init_checkpoint next to a vocab.txt)", 0)
@@ -114,7 +107,7 @@ end
 function M.teacher(o, student_vocab, a)
   local dir = o.teacher_model
   local prog = a.prog
-  if not rt._optim.isdir(dir) then error(prog .. ": --teacher_model " .. dir .. " is not a folder", 0) end
+  if not M.isdir(dir) then error(prog .. ": --teacher_model " .. dir .. " is not a folder", 0) end
   local DC = require "retort.distill_checks"
   local tv = dir .. "/vocab.txt"
   local fh = io.open(tv, "rb")

@@ -50,7 +50,7 @@ local function run_one(task)
   local opt = rt.optim.new("adam_weight_decay", m, { lr = 3e-5, weight_decay = 0.01, total_steps = 100, warmup_steps = 10 })
   local total = 0
   for s = 0, opts.steps do
-    local t0 = rt._optim.now()
+    local t0 = rt.sys.now()
     local out = m:forward(x)
     local loss
     if task == "ner" then
@@ -64,7 +64,7 @@ local function run_one(task)
     opt:step()
     out, loss = nil, nil
     collectgarbage()
-    if s > 0 then total = total + (rt._optim.now() - t0) end
+    if s > 0 then total = total + (rt.sys.now() - t0) end
   end
   local ms = total / opts.steps * 1e3
   print(string.format("bench %s_step impl=retort model=nezha-L%d-H%d batch=%d seq=%d threads=%d ms=%.1f tok_per_s=%.0f peak_rss_mb=%.0f",
