@@ -49,7 +49,7 @@ function M.read(path, o)
     return id_line(text, id) or 0
   end
   for _, q in ipairs(qas) do
-    q.file = path
+    q.file, q.line_of = path, line_of
     if mode ~= "ignore" then
       local cc
       for k, a in ipairs(q.answers) do
@@ -67,7 +67,6 @@ function M.read(path, o)
       end
     end
   end
-  M._line_of = line_of
   return qas
 end
 
@@ -82,7 +81,7 @@ function M.features(qas, tok, o)
   for _, q in ipairs(qas) do
     local nq = math.min(#tok:encode_ids(q.question), max_q)
     if max_len - nq - 3 < 1 then
-      local where = q.file and string.format("%s:%d: ", q.file, (M._line_of and M._line_of(q.id)) or 0) or ""
+      local where = q.file and string.format("%s:%d: ", q.file, q.line_of and q.line_of(q.id) or 0) or ""
       error(string.format("%squestion %s: max_seq_length %d leaves no window for the context after a %d-token query",
         where, tostring(q.id), max_len, nq), 0)
     end
