@@ -75,6 +75,20 @@ T.test("ner losses: upstream sum over all positions, mean over first pieces", fu
   T.near(N.loss(logits, b, "mean"):item(), want, 1e-6, "mean over first pieces")
 end)
 
+T.test("ner distillation loss: soft CE at T over positions that are not padding or X", function()
+  local tok = rt.tokenizer.load(VOCAB, { lower = true })
+  local items = N.dataset({ { words = { "中", "abcd" }, labels = { "B-LOC", "O" } },
+                            { words = { "人" }, labels = { "O" } } }, tok, N.UPSTREAM_LABELS, { max_len = 16 })
+  local b = N.collate(items)
+  b.x_id = 8
+  rt.manual_seed(2)
+  local s, t = rt.randn(2, 5, 11), rt.randn(2, 5, 11)
+  -- row 1: [CLS] 中 ab ##cd [SEP] -> ##cd (X) dropped; row 2: [CLS] 人 [SEP] pad pad -> pads dropped
+  local keep = rt.tensor({ 0, 1, 2, 4, 5, 6, 7 }, "i64")
+  local want = rt.F.soft_cross_entropy(s:reshape(10, 11):index_select(1, keep), t:reshape(10, 11):index_select(1, keep), 2)
+  T.near(N.distill_pred_loss(s, t, b, 2):item(), want:item(), 1e-6)
+end)
+
 T.test("ner prediction files: label_test.txt layout and conlleval lines", function()
   local tok = rt.tokenizer.load(VOCAB, { lower = true })
   local items = N.dataset({ { words = { "中", "国" }, labels = { "B-LOC", "I-LOC" } } }, tok, N.UPSTREAM_LABELS, {})
