@@ -209,11 +209,11 @@ local function forward(model, b)
 end
 
 --- N.predict(model, items, {batch_size=16}) -> per item the list of predicted label ids
---- (one per position of item.ids) and the summed loss / positions.
+--- (one per position of item.ids), the summed loss over all batches, the batch count.
 function M.predict(model, items, o)
   o = o or {}
   local bs = o.batch_size or 16
-  local preds, loss_sum, npos = {}, 0, 0
+  local preds, loss_sum, nb = {}, 0, 0
   rt.no_grad(function()
     for s = 1, #items, bs do
       local list = {}
@@ -221,7 +221,7 @@ function M.predict(model, items, o)
       local b = M.collate(list)
       local out = forward(model, b)
       loss_sum = loss_sum + M.loss(out.logits, b, "sum"):item()
-      npos = npos + b.input_ids:numel()
+      nb = nb + 1
       local am = out.logits:argmax(3):totable()
       for i, it in ipairs(list) do
         local row = {}
@@ -230,7 +230,7 @@ function M.predict(model, items, o)
       end
     end
   end)
-  return preds, loss_sum, npos
+  return preds, loss_sum, nb
 end
 
 --- N.char_tags(item, pred_ids, labels) -> predicted tag per character (a character
@@ -267,11 +267,12 @@ function M.scores(items, preds, labels)
            token_precision = t.precision, token_recall = t.recall, token_f = t.f1 }, P
 end
 
---- N.evaluate(model, items, labels, {batch_size=}) -> metrics (+ eval_loss), predictions
+--- N.evaluate(model, items, labels, {batch_size=}) -> metrics (+ eval_loss: the summed
+--- loss of a batch, averaged over the batches, as the TF estimator reports it), predictions
 function M.evaluate(model, items, labels, o)
-  local preds, ls, n = M.predict(model, items, o)
+  local preds, ls, nb = M.predict(model, items, o)
   local res = M.scores(items, preds, labels)
-  res.eval_loss = n > 0 and ls / #items or 0
+  res.eval_loss = nb > 0 and ls / nb or 0
   return res, preds
 end
 
@@ -376,6 +377,7 @@ M.DEPARTURES = {
   "batches are padded to their longest sentence, not to max_seq_length (the summed loss then counts fewer padding positions)",
   "dev evaluation every --save_checkpoints_steps inside the run; best/ keeps the best model (upstream: read_tf_events.py afterwards)",
   "entity-level P/R/F1 (conlleval rules, per type) reported next to the upstream token-level P/R/F",
+  "token-level P/R/F count the real positions of each sentence (upstream also counts the padding to max_seq_length, gold 0 there)",
   "--sentence_rule, --labels, --loss, --best_metric, --teacher_model/--pred_distill/--temperature, --from_scratch are retort's",
 }
 
