@@ -6,17 +6,43 @@
 --   2. a 2-layer student distilled from it (stage 1 att + rep, then stage 2 soft
 --      cross-entropy; and stage 2 alone) against the same student fine-tuned without
 --      a teacher for the same number of epochs in total.
---   retort scripts/experiments/ner_cmrc_evidence.lua OUT_DIR [ner|cmrc|both]
+--   retort scripts/experiments/ner_cmrc_evidence.lua OUT_DIR [ner|cmrc|both] [quick]
 -- Single-threaded; a few minutes on one core. Prints one line per run.
 local rt = require "retort"
-local out, which = arg[1] or "/tmp/ner_cmrc_evidence", arg[2] or "both"
+local out, which, quick = arg[1] or "/tmp/ner_cmrc_evidence", arg[2] or "both", arg[3] == "quick"
+-- quick: tiny sets and one epoch per run, to check that the script works
+local function E(n) return quick and "1" or n end
 os.execute("mkdir -p '" .. out .. "'")
 
+-- each recipe run is its own process (none runs for long); results are read back
+-- from its output folder: eval_results.txt (NER), dev_predictions.json (CMRC)
+local BIN = os.getenv("RETORT_BIN") or (arg and arg[-1]) or "build/retort"
+local function q(x) return "'" .. tostring(x):gsub("'", "'\\''") .. "'" end
 local function run(recipe, args)
-  local chunk = assert(loadfile("lua/recipes/" .. recipe .. ".lua"))
+  local parts = { BIN, "lua/recipes/" .. recipe .. ".lua" }
+  local outdir, predict
+  for k, a in ipairs(args) do
+    parts[#parts + 1] = q(a)
+    if a == "--output_dir" then outdir = args[k + 1] end
+    if a == "--predict_file" then predict = args[k + 1] end
+  end
   local t0 = rt.sys.now()
-  local r = chunk(table.unpack(args))
-  return r, rt.sys.now() - t0
+  local ok = os.execute(table.concat(parts, " ") .. " > " .. q(outdir .. ".log") .. " 2>&1")
+  if not ok then error(recipe .. " failed, see " .. outdir .. ".log", 0) end
+  local dt = rt.sys.now() - t0
+  if recipe == "cmrc" then
+    local preds = rt.log.read_json(outdir .. "/dev_predictions.json")
+    return rt.metrics.cmrc(rt.log.read_json(predict), preds), dt
+  end
+  local r = {}
+  for line in io.lines(outdir .. "/eval_results.txt") do
+    local k, v = line:match("^(%S+) = (.*)$")
+    if k then r[k] = tonumber(v) or v end
+  end
+  local labels = {}
+  for l in io.lines(outdir .. "/label_list.txt") do labels[#labels + 1] = l end
+  r.labels = labels
+  return r, dt
 end
 
 local function cat(a, b) local t = { table.unpack(a) } for _, x in ipairs(b) do t[#t + 1] = x end return t end
@@ -29,7 +55,7 @@ end
 if which == "ner" or which == "both" then
   local S = dofile("scripts/data/synth_ner.lua")
   local data = out .. "/ner_data"
-  S.write(data, { n_train = 400, n_dev = 100, n_test = 100, seed = 7 })
+  S.write(data, { n_train = quick and 40 or 400, n_dev = quick and 10 or 100, n_test = 10, seed = 7 })
   local v = vocab(S, out .. "/ner_vocab.txt")
   local N = rt.tasks.ner
   -- baselines
@@ -57,7 +83,7 @@ if which == "ner" or which == "both" then
     "--progress", "false", "--threads", "1", "--do_train", "--do_eval", "--save_checkpoints_steps", "50" }
   local t = out .. "/ner_teacher"
   local r, s = run("ner", cat(common, { "--output_dir", t, "--from_scratch", "--hidden_size", "128",
-    "--num_hidden_layers", "4", "--num_attention_heads", "4", "--learning_rate", "1e-3", "--num_train_epochs", "10" }))
+    "--num_hidden_layers", "4", "--num_attention_heads", "4", "--learning_rate", "1e-3", "--num_train_epochs", E("10") }))
   -- fit on train: evaluate the best teacher on train.txt
   local m = rt.model.load(t .. "/best", { quiet = true }); m:eval()
   local tok = rt.tokenizer.load(v, { lower = true })
@@ -70,20 +96,20 @@ if which == "ner" or which == "both" then
   local student = { "--from_scratch", "--hidden_size", "32", "--num_hidden_layers", "2", "--num_attention_heads", "4" }
   for _, lr in ipairs({ "1e-3", "3e-3", "5e-3" }) do
     local b, sb = run("ner", cat(cat(common, student), { "--output_dir", out .. "/ner_student_ft_" .. lr,
-      "--num_train_epochs", "12", "--learning_rate", lr }))
+      "--num_train_epochs", E("12"), "--learning_rate", lr }))
     print(string.format("ner student (2 layers, H 32) fine-tuned 12 epochs lr %s, no teacher: dev entity F1 %.4f token F %.4f  [%.0f s]",
       lr, b.entity_f1, b.eval_f, sb))
   end
-  local _, s1 = run("ner", cat(cat(common, student), { "--output_dir", out .. "/ner_student_s1", "--num_train_epochs", "6",
+  local _, s1 = run("ner", cat(cat(common, student), { "--output_dir", out .. "/ner_student_s1", "--num_train_epochs", E("6"),
     "--learning_rate", "1e-3", "--teacher_model", t .. "/best" }))
   for _, lr in ipairs({ "1e-3", "3e-3" }) do
-    local d, s2 = run("ner", cat(common, { "--output_dir", out .. "/ner_student_s2_" .. lr, "--num_train_epochs", "6",
+    local d, s2 = run("ner", cat(common, { "--output_dir", out .. "/ner_student_s2_" .. lr, "--num_train_epochs", E("6"),
       "--init_checkpoint", out .. "/ner_student_s1/best", "--teacher_model", t .. "/best", "--pred_distill",
       "--learning_rate", lr }))
     print(string.format("ner student distilled (6 epochs att+rep lr 1e-3, 6 epochs pred lr %s): dev entity F1 %.4f token F %.4f  [%.0f s]",
       lr, d.entity_f1, d.eval_f, s1 + s2))
   end
-  local p, sp = run("ner", cat(cat(common, student), { "--output_dir", out .. "/ner_student_pred", "--num_train_epochs", "12",
+  local p, sp = run("ner", cat(cat(common, student), { "--output_dir", out .. "/ner_student_pred", "--num_train_epochs", E("12"),
     "--learning_rate", "3e-3", "--teacher_model", t .. "/best", "--pred_distill" }))
   print(string.format("ner student distilled (12 epochs pred only, lr 3e-3): dev entity F1 %.4f token F %.4f  [%.0f s]",
     p.entity_f1, p.eval_f, sp))
@@ -92,7 +118,7 @@ end
 if which == "cmrc" or which == "both" then
   local S = dofile("scripts/data/synth_cmrc.lua")
   local data = out .. "/cmrc_data"
-  S.write(data, { n_train = 300, n_dev = 60, seed = 7 })
+  S.write(data, { n_train = quick and 10 or 300, n_dev = quick and 4 or 60, seed = 7 })
   local v = vocab(S, out .. "/cmrc_vocab.txt")
   local gold = rt.log.read_json(data .. "/dev.json")
   local pre = {}
@@ -111,7 +137,7 @@ if which == "cmrc" or which == "both" then
     "--do_predict", "--save_checkpoints_steps", "1000" }
   local t = out .. "/cmrc_teacher"
   local r, s = run("cmrc", cat(common, { "--output_dir", t, "--from_scratch", "--hidden_size", "128",
-    "--num_hidden_layers", "4", "--num_attention_heads", "4", "--learning_rate", "5e-4", "--num_train_epochs", "4",
+    "--num_hidden_layers", "4", "--num_attention_heads", "4", "--learning_rate", "5e-4", "--num_train_epochs", E("4"),
     "--eval_steps", "100" }))
   local tr = run("cmrc", { "--vocab_file", v, "--predict_file", data .. "/train.json", "--init_checkpoint", t .. "/best",
     "--output_dir", out .. "/cmrc_teacher_on_train", "--do_predict", "--max_seq_length", "128", "--progress", "false",
@@ -120,12 +146,15 @@ if which == "cmrc" or which == "both" then
     tr.EM, tr.F1, r.EM, r.F1, s))
   local student = { "--from_scratch", "--hidden_size", "32", "--num_hidden_layers", "2", "--num_attention_heads", "4",
     "--learning_rate", "1e-3" }
-  local b, sb = run("cmrc", cat(cat(common, student), { "--output_dir", out .. "/cmrc_student_ft", "--num_train_epochs", "4" }))
-  print(string.format("cmrc student (2 layers, H 32) fine-tuned 4 epochs, no teacher: dev EM %.3f F1 %.3f  [%.0f s]",
-    b.EM, b.F1, sb))
-  local _, s1 = run("cmrc", cat(cat(common, student), { "--output_dir", out .. "/cmrc_student_s1", "--num_train_epochs", "2",
+  for _, lr in ipairs({ "1e-3", "3e-3" }) do
+    local b, sb = run("cmrc", cat(cat(common, student), { "--output_dir", out .. "/cmrc_student_ft_" .. lr,
+      "--num_train_epochs", E("4"), "--learning_rate", lr }))
+    print(string.format("cmrc student (2 layers, H 32) fine-tuned 4 epochs lr %s, no teacher: dev EM %.3f F1 %.3f  [%.0f s]",
+      lr, b.EM, b.F1, sb))
+  end
+  local _, s1 = run("cmrc", cat(cat(common, student), { "--output_dir", out .. "/cmrc_student_s1", "--num_train_epochs", E("2"),
     "--teacher_model", t .. "/best" }))
-  local d, s2 = run("cmrc", cat(common, { "--output_dir", out .. "/cmrc_student_s2", "--num_train_epochs", "2",
+  local d, s2 = run("cmrc", cat(common, { "--output_dir", out .. "/cmrc_student_s2", "--num_train_epochs", E("2"),
     "--init_checkpoint", out .. "/cmrc_student_s1/best", "--teacher_model", t .. "/best", "--pred_distill",
     "--learning_rate", "1e-3" }))
   print(string.format("cmrc student distilled (2 epochs att+rep, 2 epochs pred): dev EM %.3f F1 %.3f  [%.0f s]",
