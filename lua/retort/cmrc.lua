@@ -121,14 +121,17 @@ local function forward(model, b)
 end
 M.forward = forward
 
---- Q.predict(model, features, {batch_size=8}) -> {unique_id = {start_logits=, end_logits=}}
+--- Q.predict(model, features, {batch_size=8, progress=true}) -> {unique_id = {start_logits=, end_logits=}}
 --- (log_softmax of the masked logits, as run_squad.py emits them; Lua lists over positions).
 function M.predict(model, feats, o)
   o = o or {}
   local bs = o.batch_size or 8
   local res = {}
+  local nb = (#feats + bs - 1) // bs
+  local bar = o.progress ~= false and nb >= 50 and rt.progress.new({ total = nb, desc = "cmrc predict", every = 50 })
   rt.no_grad(function()
     for s = 1, #feats, bs do
+      if bar then bar:update(s // bs + 1) end
       local list = {}
       for j = s, math.min(s + bs - 1, #feats) do list[#list + 1] = feats[j] end
       local b = M.collate(list)
@@ -141,6 +144,7 @@ function M.predict(model, feats, o)
       end
     end
   end)
+  if bar then bar:close() end
   return res
 end
 
@@ -383,7 +387,7 @@ function M.run(o)
   end
   local DO = { n_best = o.n_best_size, max_answer_length = o.max_answer_length }
   local function score(m)
-    local res = M.predict(m, pred_feats, { batch_size = o.predict_batch_size })
+    local res = M.predict(m, pred_feats, { batch_size = o.predict_batch_size, progress = false })
     local preds = M.decode(pred_ex, pred_feats, res, DO, tok)
     return rt.metrics.cmrc(gold, preds)
   end
@@ -437,7 +441,7 @@ function M.run(o)
   end
   if o.do_predict then
     model:eval()
-    local res = M.predict(model, pred_feats, { batch_size = o.predict_batch_size })
+    local res = M.predict(model, pred_feats, { batch_size = o.predict_batch_size, progress = o.progress ~= "false" })
     local preds, nbest = M.decode(pred_ex, pred_feats, res, DO, tok)
     write_json(o.output_dir .. "/dev_predictions.json", preds)
     write_json(o.output_dir .. "/dev_nbest_predictions.json", nbest)

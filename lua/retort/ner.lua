@@ -208,14 +208,17 @@ local function forward(model, b)
   return model:forward({ input_ids = b.input_ids, token_type_ids = b.token_type_ids, attention_mask = b.attention_mask })
 end
 
---- N.predict(model, items, {batch_size=16}) -> per item the list of predicted label ids
+--- N.predict(model, items, {batch_size=16, progress=true}) -> per item the list of predicted label ids
 --- (one per position of item.ids), the summed loss over all batches, the batch count.
 function M.predict(model, items, o)
   o = o or {}
   local bs = o.batch_size or 16
   local preds, loss_sum, nb = {}, 0, 0
+  local total = (#items + bs - 1) // bs
+  local bar = o.progress ~= false and total >= 50 and rt.progress.new({ total = total, desc = "ner predict", every = 50 })
   rt.no_grad(function()
     for s = 1, #items, bs do
+      if bar then bar:update(nb + 1) end
       local list = {}
       for j = s, math.min(s + bs - 1, #items) do list[#list + 1] = items[j] end
       local b = M.collate(list)
@@ -230,6 +233,7 @@ function M.predict(model, items, o)
       end
     end
   end)
+  if bar then bar:close() end
   return preds, loss_sum, nb
 end
 
@@ -474,7 +478,7 @@ function M.run(o)
         return l, { pred_loss = l }, ntok, b.size
       end,
       eval = dev_items and not stage1 and { name = "dev", fn = function(m) return (M.evaluate(m, dev_items, labels,
-        { batch_size = o.eval_batch_size })) end } or nil,
+        { batch_size = o.eval_batch_size, progress = false })) end } or nil,
       eval_every = o.save_checkpoints_steps, metric = not stage1 and o.best_metric or nil,
       output_dir = o.output_dir, save_every = o.save_checkpoints_steps, keep_last = o.keep_checkpoints,
       resume = o.resume, desc = stage1 and "ner distill (att+rep)" or (teacher and "ner distill (pred)" or "ner"),
@@ -495,7 +499,7 @@ function M.run(o)
   end
   model:eval()
   if o.do_eval and dev_items then
-    local res, preds = M.evaluate(model, dev_items, labels, { batch_size = o.eval_batch_size })
+    local res, preds = M.evaluate(model, dev_items, labels, { batch_size = o.eval_batch_size, progress = o.progress ~= "false" })
     upd(results, { eval_f = res.token_f, eval_precision = res.token_precision, eval_recall = res.token_recall,
                    entity_f1 = res.f1, entity_precision = res.precision, entity_recall = res.recall,
                    eval_loss = res.eval_loss, eval_accuracy = res.accuracy })
@@ -506,7 +510,7 @@ function M.run(o)
   end
   if test then
     local items = M.dataset(test, tok, labels, D)
-    local res, preds = M.evaluate(model, items, labels, { batch_size = o.predict_batch_size })
+    local res, preds = M.evaluate(model, items, labels, { batch_size = o.predict_batch_size, progress = o.progress ~= "false" })
     M.write_predictions(o.output_dir, "test", items, preds, labels)
     upd(results, { test_f1 = res.f1, test_token_f = res.token_f })
   end
