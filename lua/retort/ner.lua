@@ -411,7 +411,8 @@ function M.run(o)
   local max_len = o.max_seq_length
   local rd = { sentence_rule = o.sentence_rule }
   local train = o.do_train and M.read(o.data_dir .. "/train.txt", rd) or nil
-  local dev = (o.do_eval or o.do_train) and M.read(o.data_dir .. "/dev.txt", rd) or nil
+  local dev_path = o.data_dir .. "/dev.txt"
+  local dev = (o.do_eval or (o.do_train and rt.sys.exists(dev_path))) and M.read(dev_path, rd) or nil
   local test = o.do_predict and M.read(o.data_dir .. "/test.txt", rd) or nil
   if train and o.max_train_examples then while #train > o.max_train_examples do table.remove(train) end end
   -- labels: given, else the saved list (predict-only runs: the checkpoint's, else
