@@ -435,6 +435,7 @@ function M.run(o)
     tr.optimizer = K.optimizer(tr, model, o)
     summary = tr:fit()
     if summary.stopped == "nonfinite" then error(prog .. ": " .. tostring(summary.error), 0) end
+    if summary.stopped == "interrupted" then error("interrupted (checkpoint saved; --resume continues)", 0) end
     if not evaluate then save_model(model, o.output_dir .. "/best")
     else model = rt.model.load(o.output_dir .. "/best", { quiet = true }) end
     results.global_step, results.best_step, results.best_AVERAGE = summary.step, summary.best_step, summary.best

@@ -489,6 +489,7 @@ function M.run(o)
     tr.optimizer = K.optimizer(tr, model, o)
     summary = tr:fit()
     if summary.stopped == "nonfinite" then error(prog .. ": " .. tostring(summary.error), 0) end
+    if summary.stopped == "interrupted" then error("interrupted (checkpoint saved; --resume continues)", 0) end
     if stage1 or not dev_items then save_model(model, o.output_dir .. "/best") end
     results.global_step = summary.step
     results.best_step = summary.best_step
