@@ -56,7 +56,13 @@ function M.build_model(o, tok, a)
   if o.from_scratch or not src then
     if not o.from_scratch then error(a.prog .. ": give --init_checkpoint (or --model_dir) or --from_scratch", 0) end
     local cfg
-    if o.bert_config_file then cfg = rt.log.read_json(o.bert_config_file)
+    if o.bert_config_file then
+      local ok, c = pcall(rt.log.read_json, o.bert_config_file)
+      if not ok or type(c) ~= "table" then
+        error(string.format("%s: --bert_config_file %s: %s", a.prog, o.bert_config_file,
+          tostring(c):gsub("^.-:%d+: ", "")), 0)
+      end
+      cfg = c
     else
       local H = o.hidden_size
       cfg = { hidden_size = H, num_hidden_layers = o.num_hidden_layers, num_attention_heads = o.num_attention_heads,
