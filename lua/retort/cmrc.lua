@@ -439,6 +439,8 @@ function M.run(o)
     if not evaluate then save_model(model, o.output_dir .. "/best")
     else model = rt.model.load(o.output_dir .. "/best", { quiet = true }) end
     results.global_step, results.best_step, results.best_AVERAGE = summary.step, summary.best_step, summary.best
+    print(string.format("cmrc: trained %d steps on %d windows (%d questions skipped); model in %s/best", summary.step,
+      #feats, skipped, o.output_dir))
   end
   if o.do_predict then
     model:eval()

@@ -78,6 +78,14 @@ function M.build_model(o, tok, a)
     return rt.model.new(cfg, { seed = o.seed })
   end
   local m = rt.model.load(ckpt_path(src), { heads = { a.head }, num_labels = a.num_labels, quiet = true })
+  local V, n = m.config.vocab_size, tok:vocab_size()
+  if V and n > V then
+    error(string.format("%s: the vocabulary has %d tokens but the checkpoint %s embeds %d (wrong --vocab_file?)",
+      a.prog, n, src, V), 0)
+  elseif V and n < V then
+    io.stderr:write(string.format("%s: warning: the vocabulary has %d tokens, the checkpoint %s embeds %d\n", a.prog,
+      n, src, V))
+  end
   return m
 end
 
