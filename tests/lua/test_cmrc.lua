@@ -20,6 +20,25 @@ local function recipe(args)
   return chunk(table.unpack(args))
 end
 
+T.test("cmrc span logits: query, [SEP] and padding masked; loss = mean of start and end CE", function()
+  local tok = rt.tokenizer.load({ "[PAD]", "[UNK]", "[CLS]", "[SEP]", "北", "京", "首", "都" }, { lower = false })
+  local qas = { { id = "a", question = "首都", context = "北京", answers = { { text = "北京", start = 0 } } },
+                { id = "b", question = "首", context = "北京北京", answers = { { text = "京", start = 1 } } } }
+  local feats = Q.features(qas, tok, { max_len = 16, training = true })
+  local b = Q.collate(feats)
+  T.eq(table.concat(b.span_mask:totable()[1], ","), "1,0,0,0,1,1,0,0")
+  T.eq(table.concat(b.start_positions:totable(), ","), "4,4")
+  T.eq(table.concat(b.end_positions:totable(), ","), "5,4")
+  rt.manual_seed(3)
+  local out = { start_logits = rt.randn(2, 8), end_logits = rt.randn(2, 8) }
+  local s, e = Q.masked_logits(out, b)
+  T.near(s:get(1, 2), out.start_logits:get(1, 2) - 10000, 1e-3)
+  T.near(e:get(2, 8), out.end_logits:get(2, 8) - 10000, 1e-3)
+  T.near(s:get(1, 5), out.start_logits:get(1, 5), 0)
+  local want = (rt.F.cross_entropy(s, b.start_positions):item() + rt.F.cross_entropy(e, b.end_positions):item()) / 2
+  T.near(Q.loss(s, e, b):item(), want, 1e-6)
+end)
+
 T.test("cmrc reader: answer_start that misses its text names file:line", function()
   local dir = T.tmpdir()
   local p = dir .. "/bad.json"
