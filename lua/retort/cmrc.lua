@@ -408,8 +408,9 @@ function M.run(o)
     local tr = require("retort.trainer").new({
       model = model, train = feats, batch_size = bs, seed = o.rand_seed, collate = M.collate,
       epochs = math.max(1, math.ceil(o.num_train_epochs)),
-      max_steps = o.max_steps or (o.num_train_epochs % 1 ~= 0 and
-        math.max(1, math.floor(#feats / bs * o.num_train_epochs)) or nil),
+      -- run_squad.py: num_train_steps = int(len(train_examples) / batch * epochs), counted in
+      -- questions although the steps consume windows
+      max_steps = o.max_steps or math.max(1, math.floor(#qas / bs * o.num_train_epochs)),
       step_fn = function(m, b)
         local out = forward(m, b)
         local ntok = b.attention_mask:sum():item()

@@ -463,8 +463,8 @@ function M.run(o)
       model = model, train = items, batch_size = o.train_batch_size, seed = o.seed,
       collate = function(list) local b = M.collate(list); b.x_id = xid; return b end,
       epochs = math.max(1, math.ceil(o.num_train_epochs)),
-      max_steps = o.max_steps or (o.num_train_epochs % 1 ~= 0 and
-        math.floor(#items / o.train_batch_size * o.num_train_epochs) or nil),
+      -- run_classifier_ner.py: num_train_steps = int(len(train_examples) / batch * epochs)
+      max_steps = o.max_steps or math.max(1, math.floor(#items / o.train_batch_size * o.num_train_epochs)),
       step_fn = function(m, b)
         local out = forward(m, b)
         local ntok = b.attention_mask:sum():item()
