@@ -7,9 +7,13 @@
 --
 -- Prints {"AVERAGE": "..", "F1": "..", "EM": "..", "TOTAL": n, "SKIP": n, "FILE": ".."}
 -- as the script does and writes the same line to metric.txt when given. The
--- word tokenizer is NLTK's Treebank rules without Punkt sentence splitting (see
--- rt.metrics.word_tokenize); answers are the same as with NLTK for words,
--- numbers and punctuation inside one sentence.
+-- non-Chinese runs go through rt.metrics.word_tokenize, the rules of NLTK 3.8's
+-- NLTKWordTokenizer (what nltk.word_tokenize applies per sentence). What differs
+-- from nltk.word_tokenize: no Punkt sentence split (a "." inside a run followed by
+-- another sentence stays on its word: "u.s. army. the" -> "u.s.", "army.", "the";
+-- Punkt may split "army" "." there), and \w, \b, \d are ASCII (other non-ASCII
+-- characters count as letters). Words, numbers and punctuation within a sentence
+-- give the same segments.
 local rt = rt or require "retort"
 local flags = require "retort.flags"
 
