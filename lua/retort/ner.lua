@@ -208,7 +208,7 @@ local function forward(model, b)
   return model:forward({ input_ids = b.input_ids, token_type_ids = b.token_type_ids, attention_mask = b.attention_mask })
 end
 
---- N.predict(model, items, {batch_size=16, progress=true}) -> per item the list of predicted label ids
+--- N.predict(model, items, {batch_size=16, progress=true, pad_to=}) -> per item the list of predicted label ids
 --- (one per position of item.ids), the summed loss over all batches, the batch count.
 function M.predict(model, items, o)
   o = o or {}
@@ -221,7 +221,7 @@ function M.predict(model, items, o)
       if bar then bar:update(nb + 1) end
       local list = {}
       for j = s, math.min(s + bs - 1, #items) do list[#list + 1] = items[j] end
-      local b = M.collate(list)
+      local b = M.collate(list, { pad_to = o.pad_to })
       local out = forward(model, b)
       loss_sum = loss_sum + M.loss(out.logits, b, "sum"):item()
       nb = nb + 1
@@ -353,6 +353,8 @@ M.FLAGS = {
   { "labels", nil, "comma-separated label list (default: from the data)" },
   { "loss", "sum", "sum (upstream: summed over all positions incl. padding) | mean (first pieces only)",
     choices = { "sum", "mean" } },
+  { "pad_to_max_length", false, "pad every batch to max_seq_length as upstream (the summed loss then matches it exactly)",
+    type = "bool" },
   { "best_metric", "f1", "metric that picks best/: f1 (entity) | token_f (upstream eval_f)",
     choices = { "f1", "token_f" } },
   { "optimizer", "adam_weight_decay", "adam_weight_decay (TF) | adamw | bertadam | lamb" },
@@ -378,11 +380,12 @@ M.FLAGS = {
 
 M.DEPARTURES = {
   "label_list.txt and label2id.json instead of label2id.pkl",
-  "batches are padded to their longest sentence, not to max_seq_length (the summed loss then counts fewer padding positions)",
+  "batches are padded to their longest sentence, not to max_seq_length (the summed loss then counts fewer " ..
+    "padding positions; --pad_to_max_length pads as upstream)",
   "dev evaluation every --save_checkpoints_steps inside the run; best/ keeps the best model (upstream: read_tf_events.py afterwards)",
   "entity-level P/R/F1 (conlleval rules, per type) reported next to the upstream token-level P/R/F",
   "token-level P/R/F count the real positions of each sentence (upstream also counts the padding to max_seq_length, gold 0 there)",
-  "--sentence_rule, --labels, --loss, --best_metric, --teacher_model/--pred_distill/--temperature, --from_scratch are retort's",
+  "--sentence_rule, --labels, --loss, --pad_to_max_length, --best_metric, --teacher_model/--pred_distill/--temperature, --from_scratch are retort's",
 }
 
 local function upd(t, extra) for k, v in pairs(extra) do t[k] = v end return t end
@@ -461,7 +464,11 @@ function M.run(o)
     local stage1 = teacher and not o.pred_distill
     local tr = require("retort.trainer").new({
       model = model, train = items, batch_size = o.train_batch_size, seed = o.seed,
-      collate = function(list) local b = M.collate(list); b.x_id = xid; return b end,
+      collate = function(list)
+        local b = M.collate(list, { pad_to = o.pad_to_max_length and max_len or nil })
+        b.x_id = xid
+        return b
+      end,
       epochs = math.max(1, math.ceil(o.num_train_epochs)),
       -- run_classifier_ner.py: num_train_steps = int(len(train_examples) / batch * epochs)
       max_steps = o.max_steps or math.max(1, math.floor(#items / o.train_batch_size * o.num_train_epochs)),
@@ -479,7 +486,7 @@ function M.run(o)
         return l, { pred_loss = l }, ntok, b.size
       end,
       eval = dev_items and not stage1 and { name = "dev", fn = function(m) return (M.evaluate(m, dev_items, labels,
-        { batch_size = o.eval_batch_size, progress = false })) end } or nil,
+        { batch_size = o.eval_batch_size, progress = false, pad_to = o.pad_to_max_length and max_len or nil })) end } or nil,
       eval_every = o.save_checkpoints_steps, metric = not stage1 and o.best_metric or nil,
       output_dir = o.output_dir, save_every = o.save_checkpoints_steps, keep_last = o.keep_checkpoints,
       resume = o.resume, desc = stage1 and "ner distill (att+rep)" or (teacher and "ner distill (pred)" or "ner"),
@@ -501,7 +508,8 @@ function M.run(o)
   end
   model:eval()
   if o.do_eval and dev_items then
-    local res, preds = M.evaluate(model, dev_items, labels, { batch_size = o.eval_batch_size, progress = o.progress ~= "false" })
+    local res, preds = M.evaluate(model, dev_items, labels, { batch_size = o.eval_batch_size,
+      progress = o.progress ~= "false", pad_to = o.pad_to_max_length and max_len or nil })
     upd(results, { eval_f = res.token_f, eval_precision = res.token_precision, eval_recall = res.token_recall,
                    entity_f1 = res.f1, entity_precision = res.precision, entity_recall = res.recall,
                    eval_loss = res.eval_loss, eval_accuracy = res.accuracy })
@@ -512,7 +520,8 @@ function M.run(o)
   end
   if test then
     local items = M.dataset(test, tok, labels, D)
-    local res, preds = M.evaluate(model, items, labels, { batch_size = o.predict_batch_size, progress = o.progress ~= "false" })
+    local res, preds = M.evaluate(model, items, labels, { batch_size = o.predict_batch_size,
+      progress = o.progress ~= "false", pad_to = o.pad_to_max_length and max_len or nil })
     M.write_predictions(o.output_dir, "test", items, preds, labels)
     upd(results, { test_f1 = res.f1, test_token_f = res.token_f })
   end

@@ -73,6 +73,11 @@ T.test("ner losses: upstream sum over all positions, mean over first pieces", fu
   local idx = rt.tensor({ 1, 2, 6 }, "i64")
   local want = rt.F.cross_entropy(flat:index_select(1, idx), y:index_select(1, idx)):item()
   T.near(N.loss(logits, b, "mean"):item(), want, 1e-6, "mean over first pieces")
+  local bp = N.collate(items, { pad_to = 8 })
+  T.eq(table.concat(bp.input_ids:shape(), "x"), "2x8", "--pad_to_max_length pads to max_seq_length")
+  local lp = rt.randn(2, 8, 11)
+  T.near(N.loss(lp, bp, "sum"):item(), rt.F.cross_entropy(lp:reshape(16, 11), bp.labels:reshape(16)):item() * 16, 1e-4,
+    "padding positions (label 0) are in the summed loss")
 end)
 
 T.test("ner distillation loss: soft CE at T over positions that are not padding or X", function()
