@@ -215,7 +215,7 @@ def build_vocab():
     return v
 
 
-def make_case(name, rng, lower, max_len, stride, max_q, n_best, max_ans):
+def make_case(name, rng, lower, max_len, stride, max_q, n_best, max_ans, ties=False):
     vocab = build_vocab()
     tok = Tok(vocab, lower)
     qas, examples = [], []
@@ -228,8 +228,12 @@ def make_case(name, rng, lower, max_len, stride, max_q, n_best, max_ans):
     results = {}
     for f in feats:
         L = len(f["tokens"])
-        s = [rng.gauss(0, 2) for _ in range(L)]
-        e = [rng.gauss(0, 2) for _ in range(L)]
+        if ties:  # a handful of integer values: equal scores everywhere (stable orders decide)
+            s = [float(rng.randrange(-2, 3)) for _ in range(L)]
+            e = [float(rng.randrange(-2, 3)) for _ in range(L)]
+        else:
+            s = [rng.gauss(0, 2) for _ in range(L)]
+            e = [rng.gauss(0, 2) for _ in range(L)]
         # a few planted spans so that long answers and ties of windows occur
         if rng.random() < 0.7:
             docpos = [k for k in f["token_to_orig_map"]]
@@ -260,7 +264,8 @@ def generate(out_dir):
     rng = random.Random(2018)
     cases = [make_case("defaults_lower", rng, True, 64, 16, 64, 20, 30),
              make_case("small_cased", rng, False, 40, 8, 10, 5, 8),
-             make_case("long_window", rng, True, 512, 128, 64, 20, 30)]
+             make_case("long_window", rng, True, 512, 128, 64, 20, 30),
+             make_case("ties", rng, True, 48, 12, 64, 20, 30, ties=True)]
     with open(os.path.join(out_dir, "cases.json"), "w", encoding="utf-8") as f:
         json.dump(cases, f, ensure_ascii=False)
 
