@@ -22,7 +22,7 @@ local SPEC = {
   { "dupe_factor", 10, "number of times to duplicate the input data (with different masks)", type = "int" },
   { "masked_lm_prob", 0.15, "masked LM probability", type = "float" },
   { "short_seq_prob", 0.1, "probability of creating sequences shorter than the maximum length", type = "float" },
-  { "rng", "python", "python: CPython's random.Random (the upstream output, byte for byte) | fast: splitmix64",
+  { "rng", "python", "python: CPython's random.Random (upstream's instances, in order) | fast: splitmix64",
     choices = { "python", "fast" } },
   { "segmenter_dict", nil, "word dictionary (jieba dict.txt format) for Chinese whole-word masking", metavar = "FILE" },
   { "shuffle_buffer_mb", 64, "documents are read, shuffled and written in blocks of this many MB of input (0 = all)", type = "float" },
@@ -40,11 +40,13 @@ local META = {
       .. "    labels stay characters",
     "--rng fast draws from splitmix64 instead of the Mersenne Twister: faster, the same distribution, deterministic\n"
       .. "    for a seed (the pipeline is single-threaded, so the thread count never changes the output); the default\n"
-      .. "    --rng python reproduces the upstream files byte for byte",
+      .. "    --rng python reproduces upstream's instances in upstream's order",
     "streaming: the corpus is processed in blocks of --shuffle_buffer_mb of input text (documents shuffled, and\n"
       .. "    random next sentences drawn, within a block; instances shuffled per block); a corpus smaller than one\n"
       .. "    block gives exactly the upstream output",
     "no per-instance INFO log of the first 20 instances; a summary (counts, mask rates, MB/s) instead",
+    "each Example's feature map is written in one fixed order (upstream's protobuf runtime starts it at a feature\n"
+      .. "    that varies per record; readers do not care)",
   },
 }
 

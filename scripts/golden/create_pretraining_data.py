@@ -8,6 +8,7 @@ tf.train.Example by hand (no TensorFlow): the reference for `--rng python`.
       --vocab_file=vocab.txt [--do_lower_case=False] [--do_whole_word_mask] [--dupe_factor=N]
       [--max_seq_length=128] [--max_predictions_per_seq=20] [--random_seed=12345]
       [--masked_lm_prob=0.15] [--short_seq_prob=0.1] [--bench]   (--bench: print MB/s)
+  create_pretraining_data.py --fixtures=tests/golden/pretrain_create   (on $RETORT_SEED or ../shared/seed)
 
 Also importable: read_records(path) -> [dict name -> (kind, values)], the
 independent §2.2 decoder the tests use on files retort wrote.
@@ -299,7 +300,38 @@ def write(instances, tok, max_seq, max_pred, outputs):
         os.replace(p + ".tmp", p)
 
 
+# The committed fixtures (tests/golden/pretrain_create/): name -> flags, on the seed data.
+FIXTURES = {
+    "plain": {"input_file": "pretrain-toy/sample_text.txt", "vocab_file": "nezha-en-base/vocab.txt",
+              "do_lower_case": "False", "dupe_factor": "2", "outputs": "2"},
+    "wwm": {"input_file": "pretrain-toy/sample_text.txt", "vocab_file": "nezha-en-base/vocab.txt",
+            "do_lower_case": "True", "do_whole_word_mask": "True", "max_seq_length": "64",
+            "max_predictions_per_seq": "12", "masked_lm_prob": "0.2", "random_seed": "7",
+            "dupe_factor": "2", "short_seq_prob": "0.3", "outputs": "1"},
+}
+
+
+def fixtures(out_dir, seed_dir):
+    """--fixtures=DIR: write DIR/<name>_<k>.tfrecord for every FIXTURES entry, and DIR/cases.tsv."""
+    os.makedirs(out_dir, exist_ok=True)
+    rows = []
+    for name, f in FIXTURES.items():
+        outs = ",".join(os.path.join(out_dir, "%s_%d.tfrecord" % (name, k)) for k in range(int(f["outputs"])))
+        args = ["--%s=%s" % (k, os.path.join(seed_dir, v) if k in ("input_file", "vocab_file") else v)
+                for k, v in f.items() if k != "outputs"]
+        sys.argv = [sys.argv[0]] + args + ["--output_file=" + outs]
+        main()
+        rows.append(name + "\t" + " ".join("%s=%s" % kv for kv in f.items()))
+    with open(os.path.join(out_dir, "cases.tsv"), "w") as fh:
+        fh.write("\n".join(rows) + "\n")
+
+
 def main():
+    for a in sys.argv[1:]:
+        if a.startswith("--fixtures="):
+            here = os.path.dirname(os.path.abspath(__file__))
+            seed = os.environ.get("RETORT_SEED", os.path.join(here, "..", "..", "..", "shared", "seed"))
+            return fixtures(a.split("=", 1)[1], seed)
     o = {"do_lower_case": "True", "do_whole_word_mask": "False", "max_seq_length": "128",
          "max_predictions_per_seq": "20", "random_seed": "12345", "dupe_factor": "10",
          "masked_lm_prob": "0.15", "short_seq_prob": "0.1", "bench": "False"}

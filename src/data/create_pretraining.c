@@ -298,7 +298,7 @@ static size_t packed_len(const featspec *f) {
 }
 
 size_t rt_cpd_encode_example(uint8_t *out, const int32_t *ids, const int32_t *seg, int n, int S,
-                             const int32_t *pos, const int32_t *lab, int np, int P, int next_label) {
+                             const int32_t *pos, const int32_t *lab, int np, int P, int next_label, int rot) {
     int32_t nl = next_label;
     featspec fs[7] = {
         {"masked_lm_positions", 3, pos, np, P, 0}, {"masked_lm_ids", 3, lab, np, P, 0},
@@ -318,7 +318,9 @@ size_t rt_cpd_encode_example(uint8_t *out, const int32_t *ids, const int32_t *se
     uint8_t *p = out;
     *p++ = 0x0a;
     p += rt_pb_put_varint(p, total);
-    for (int i = 0; i < 7; i++) {
+    rot = ((rot % 7) + 7) % 7;
+    for (int j = 0; j < 7; j++) {
+        int i = (j + rot) % 7;
         const featspec *f = &fs[i];
         size_t kl = strlen(f->name);
         *p++ = 0x0a; p += rt_pb_put_varint(p, el[i]);
@@ -403,7 +405,7 @@ static rt_status finish_instance(rt_cpd *c, int n, int is_random) {
     if (grow((void **)&c->arena, &c->caparena, c->narena + bound, 1) ||
         grow((void **)&c->inst, &c->capinst, c->ninst + 1, sizeof *c->inst)) return oom();
     size_t len = rt_cpd_encode_example(c->arena + c->narena, c->itok, c->iseg, n, c->o.max_seq_length,
-                                       c->pos, c->lab, nm, P, is_random);
+                                       c->pos, c->lab, nm, P, is_random, 0);
     c->inst[c->ninst].off = c->narena;
     c->inst[c->ninst].len = (uint32_t)len;
     c->ninst++;

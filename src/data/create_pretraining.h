@@ -7,8 +7,10 @@
  * tf.train.Example (upstream feature names, int64/float lists, zero padding).
  *
  * One generator (pyrandom.h) drives everything in upstream order, so with
- * RT_RNG_PYTHON and a buffer holding the whole corpus the output files are
- * byte-identical to the Python script's for the same input, vocab and seed.
+ * RT_RNG_PYTHON and a buffer holding the whole corpus the instances are the
+ * Python script's, in the same order, for the same input, vocab and seed (the
+ * bytes differ only where upstream's protobuf runtime starts each record's
+ * feature map at another feature, see rt_cpd_encode_example).
  * Streaming: with buffer_bytes > 0 the documents are processed in blocks of
  * about buffer_bytes of input text, each block shuffled and written on its own
  * (random next sentences come from the same block).
@@ -68,12 +70,14 @@ rt_status rt_cpd_finish(rt_cpd *c);
 const rt_cpd_stats *rt_cpd_get_stats(const rt_cpd *c);
 void rt_cpd_free(rt_cpd *c);        /* uncommitted outputs are discarded */
 
-/* Encode one instance as upstream's tf.train.Example (feature order as the
- * protobuf runtime writes it: masked_lm_positions, masked_lm_ids,
- * masked_lm_weights, segment_ids, input_mask, input_ids, next_sentence_labels).
- * out needs rt_cpd_example_bound(S, P) bytes; returns the length. */
+/* Encode one instance as upstream's tf.train.Example. The protobuf runtime
+ * writes the feature map in the cyclic order masked_lm_positions, masked_lm_ids,
+ * masked_lm_weights, segment_ids, input_mask, input_ids, next_sentence_labels,
+ * starting at a feature that varies from record to record (map iteration); rot
+ * (0..6) picks that start, retort's files use 0. out needs
+ * rt_cpd_example_bound(S, P) bytes; returns the length. */
 size_t rt_cpd_example_bound(int max_seq, int max_pred);
 size_t rt_cpd_encode_example(uint8_t *out, const int32_t *ids, const int32_t *seg, int n, int max_seq,
-                             const int32_t *pos, const int32_t *lab, int np, int max_pred, int next_label);
+                             const int32_t *pos, const int32_t *lab, int np, int max_pred, int next_label, int rot);
 
 #endif

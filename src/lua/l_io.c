@@ -274,7 +274,14 @@ static int l_write_tfrecord(lua_State *L) {
     lua_Integer n = luaL_len(L, 2);
     for (lua_Integer i = 1; i <= n; i++) {
         lua_rawgeti(L, 2, i);
-        if (!lua_istable(L, -1)) luaL_error(L, "rt.io.write_tfrecord: record %d is not a table", (int)i);
+        if (lua_type(L, -1) == LUA_TSTRING) {          /* a raw payload (e.g. from rt.io.tfrecord(p, {raw=true})) */
+            size_t len;
+            const char *raw = lua_tolstring(L, -1, &len);
+            if (rt_tfrecord_write(u->w, raw, len)) rtl_error(L);
+            lua_pop(L, 1);
+            continue;
+        }
+        if (!lua_istable(L, -1)) luaL_error(L, "rt.io.write_tfrecord: record %d is not a table or a string", (int)i);
         rt_example_free(&u->ex);
         example_from_lua(L, lua_gettop(L), &u->ex, (int)i);
         uint8_t *buf;
@@ -527,8 +534,9 @@ static const rtl_reg io_funcs[] = {
      "  CRCs are checked; raw = true yields the record bytes as strings."},
     {"write_tfrecord", l_write_tfrecord,
      "rt.io.write_tfrecord(path, {example, ...}) -> count\n"
-     "  Each example is {name = tensor | {ints} | {floats} | string | {strings}}; float\n"
-     "  tensors become float_list, integer ones int64_list. Written atomically."},
+     "  Each example is {name = tensor | {ints} | {floats} | string | {strings}} (or a string: the\n"
+     "  serialized payload, written as is); float tensors become float_list, integer ones int64_list.\n"
+     "  Written atomically."},
     {NULL, NULL, NULL},
 };
 

@@ -147,7 +147,7 @@ static int l_create_pretraining(lua_State *L) {
     return 1;
 }
 
-/* rt._data.encode_pretraining_example(ids, segment_ids, positions, labels, next_label, max_seq, max_pred) -> bytes */
+/* rt._data.encode_pretraining_example(ids, segment_ids, positions, labels, next_label, max_seq, max_pred, first=0) -> bytes */
 static int32_t *ints(lua_State *L, int idx, int *n) {
     luaL_checktype(L, idx, LUA_TTABLE);
     *n = (int)luaL_len(L, idx);
@@ -160,10 +160,11 @@ static int l_encode_example(lua_State *L) {
     int n, ns, np, nl;
     int32_t *ids = ints(L, 1, &n), *seg = ints(L, 2, &ns), *pos = ints(L, 3, &np), *lab = ints(L, 4, &nl);
     int next = (int)luaL_checkinteger(L, 5), S = (int)luaL_checkinteger(L, 6), P = (int)luaL_checkinteger(L, 7);
+    int rot = (int)luaL_optinteger(L, 8, 0);
     if (ns != n || nl != np || n > S || np > P || S < 0 || P < 0)
         return luaL_error(L, "encode_pretraining_example: %d ids / %d segment ids (max %d), %d positions / %d labels (max %d)", n, ns, S, np, nl, P);
     uint8_t *buf = lua_newuserdatauv(L, rt_cpd_example_bound(S, P), 0);
-    size_t len = rt_cpd_encode_example(buf, ids, seg, n, S, pos, lab, np, P, next);
+    size_t len = rt_cpd_encode_example(buf, ids, seg, n, S, pos, lab, np, P, next, rot);
     lua_pushlstring(L, (const char *)buf, len);
     return 1;
 }
@@ -177,8 +178,10 @@ void rtl_open_pretrain(lua_State *L, int t) {
          "  do_whole_word_mask=false, rng=\"python\"|\"fast\", buffer_bytes=0, progress=fn(bytes, total, instances)} -> stats\n"
          "  The C pipeline of create_pretraining_data (use rt.pretrain.create)."},
         {"encode_pretraining_example", l_encode_example,
-         "rt._data.encode_pretraining_example(ids, segment_ids, positions, labels, next_label, max_seq, max_pred) -> bytes\n"
-         "  One tf.train.Example as upstream writes it (zero padding, upstream feature order)."},
+         "rt._data.encode_pretraining_example(ids, segment_ids, positions, labels, next_label, max_seq, max_pred, first=0) -> bytes\n"
+         "  One tf.train.Example as upstream writes it (zero padding); the features in the cyclic order masked_lm_positions,\n"
+         "  masked_lm_ids, masked_lm_weights, segment_ids, input_mask, input_ids, next_sentence_labels from the\n"
+         "  first-th (0..6; upstream's files start anywhere, retort's at 0)."},
         {NULL, NULL, NULL},
     };
     rtl_register(L, t, "rt.data", fns);
