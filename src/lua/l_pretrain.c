@@ -169,6 +169,18 @@ static int l_encode_example(lua_State *L) {
     return 1;
 }
 
+/* rt._data.glob(pattern) -> {paths} (sorted; empty when nothing matches) */
+static int l_glob(lua_State *L) {
+    const char *pat = luaL_checkstring(L, 1);
+    glob_t g;
+    int rc = glob(pat, 0, NULL, &g);
+    lua_newtable(L);
+    if (rc == 0)
+        for (size_t k = 0; k < g.gl_pathc; k++) { lua_pushstring(L, g.gl_pathv[k]); lua_rawseti(L, -2, (lua_Integer)k + 1); }
+    globfree(&g);
+    return 1;
+}
+
 void rtl_open_pretrain(lua_State *L, int t) {
     t = lua_absindex(L, t);
     static const rtl_reg fns[] = {
@@ -182,6 +194,7 @@ void rtl_open_pretrain(lua_State *L, int t) {
          "  One tf.train.Example as upstream writes it (zero padding); the features in the cyclic order masked_lm_positions,\n"
          "  masked_lm_ids, masked_lm_weights, segment_ids, input_mask, input_ids, next_sentence_labels from the\n"
          "  first-th (0..6; upstream's files start anywhere, retort's at 0)."},
+        {"glob", l_glob, "rt._data.glob(pattern) -> sorted list of matching paths (tf.gfile.Glob; {} when none)."},
         {NULL, NULL, NULL},
     };
     rtl_register(L, t, "rt.data", fns);
