@@ -120,6 +120,7 @@ local function main(args)
   end
   if not o.do_train and not o.do_eval then error("at least one of --do_train or --do_eval must be True", 0) end
   if o.threads > 0 then rt.set_threads(o.threads) end
+  rt.manual_seed(o.seed)          -- dropout stream: the same run twice gives the same weights
   local files = P.files(o.input_file)
   local data = P.load_tfrecords(files, o.max_seq_length, o.max_predictions_per_seq)
   local model = model_from(o)

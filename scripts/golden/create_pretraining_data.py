@@ -8,7 +8,7 @@ tf.train.Example by hand (no TensorFlow): the reference for `--rng python`.
       --vocab_file=vocab.txt [--do_lower_case=False] [--do_whole_word_mask] [--dupe_factor=N]
       [--max_seq_length=128] [--max_predictions_per_seq=20] [--random_seed=12345]
       [--masked_lm_prob=0.15] [--short_seq_prob=0.1] [--bench]   (--bench: print MB/s)
-  create_pretraining_data.py --fixtures=tests/golden/pretrain_create   (on $RETORT_SEED or ../shared/seed)
+  create_pretraining_data.py --fixtures=tests/golden/create_pretraining_data   (on $RETORT_SEED or ../shared/seed)
 
 Also importable: read_records(path) -> [dict name -> (kind, values)], the
 independent §2.2 decoder the tests use on files retort wrote.
@@ -300,7 +300,7 @@ def write(instances, tok, max_seq, max_pred, outputs):
         os.replace(p + ".tmp", p)
 
 
-# The committed fixtures (tests/golden/pretrain_create/): name -> flags, on the seed data.
+# The committed fixtures (tests/golden/create_pretraining_data/): name -> flags, on the seed data.
 FIXTURES = {
     "plain": {"input_file": "pretrain-toy/sample_text.txt", "vocab_file": "nezha-en-base/vocab.txt",
               "do_lower_case": "False", "dupe_factor": "2", "outputs": "2"},
@@ -324,6 +324,17 @@ def fixtures(out_dir, seed_dir):
         rows.append(name + "\t" + " ".join("%s=%s" % kv for kv in f.items()))
     with open(os.path.join(out_dir, "cases.tsv"), "w") as fh:
         fh.write("\n".join(rows) + "\n")
+
+
+def generate(out_dir):
+    """scripts/make_golden.py entry point (needs the seed data)."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    seed = os.environ.get("RETORT_SEED", os.path.join(here, "..", "..", "..", "shared", "seed"))
+    argv = sys.argv
+    try:
+        fixtures(out_dir, seed)
+    finally:
+        sys.argv = argv
 
 
 def main():

@@ -1,7 +1,7 @@
 -- create_pretraining_data: upstream parity (--rng python, byte-identical files),
 -- the TFRecord/Example format, whole-word masking, streaming, errors.
--- Fixtures: tests/golden/pretrain_create, made by
---   /usr/bin/python3 scripts/golden/create_pretraining_data.py --fixtures=tests/golden/pretrain_create
+-- Fixtures: tests/golden/create_pretraining_data, made by
+--   /usr/bin/python3 scripts/golden/create_pretraining_data.py --fixtures=tests/golden/create_pretraining_data
 local T = require "retort.test"
 
 local function seed_or_skip(rel)
@@ -20,7 +20,7 @@ local function write(p, s) local f = assert(io.open(p, "wb")); f:write(s); f:clo
 
 local function cases()
   local out = {}
-  for line in io.lines(T.golden "pretrain_create/cases.tsv") do
+  for line in io.lines(T.golden "create_pretraining_data/cases.tsv") do
     local name, kv = line:match("^(%S+)\t(.*)$")
     local o = {}
     for k, v in kv:gmatch("(%S+)=(%S+)") do o[k] = v end
@@ -52,7 +52,7 @@ T.test("--rng python: the same files as the CPython re-implementation (golden), 
     }
     T.ok(s.instances > 20, c.name .. ": instances")
     for k, p in ipairs(outs) do
-      local want = slurp(T.golden(string.format("pretrain_create/%s_%d.tfrecord", c.name, k - 1)))
+      local want = slurp(T.golden(string.format("create_pretraining_data/%s_%d.tfrecord", c.name, k - 1)))
       T.ok(slurp(p) == want, c.name .. ": " .. p .. " differs from the golden file")
     end
   end
