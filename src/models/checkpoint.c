@@ -265,32 +265,11 @@ done:
 
 /* ------------------------------------------------------------------ save */
 
-static rt_status mkdirs(const char *dir) {
-    char p[PATH_MAX];
-    snprintf(p, sizeof p, "%s", dir);
-    for (char *s = p + 1; *s; s++)
-        if (*s == '/') {
-            *s = 0;
-            if (mkdir(p, 0777) && errno != EEXIST) return rt_errorf(RT_EIO, "%s: %s", p, strerror(errno));
-            *s = '/';
-        }
-    if (mkdir(p, 0777) && errno != EEXIST) return rt_errorf(RT_EIO, "%s: %s", p, strerror(errno));
-    return RT_OK;
-}
-
-static rt_status write_atomic(const char *path, const void *data, size_t n) {
-    rt_atomic_file af;
-    rt_status st = rt_atomic_open(&af, path);
-    if (st) return st;
-    if ((st = rt_atomic_write(&af, data, n))) { rt_atomic_abort(&af); return st; }
-    return rt_atomic_commit(&af);
-}
-
 rt_status rt_model_save(rt_model *m, const char *dir, const char *format) {
     bool bin = format && !strcmp(format, "bin");
     if (format && !bin && strcmp(format, "safetensors"))
         return rt_errorf(RT_EINVAL, "save: format must be \"safetensors\" or \"bin\" (got \"%s\")", format);
-    rt_status st = mkdirs(dir);
+    rt_status st = rt_mkdir_p(dir);
     if (st) return st;
     char path[PATH_MAX];
     char *json = rt_config_to_json(&m->cfg);
@@ -299,7 +278,7 @@ rt_status rt_model_save(rt_model *m, const char *dir, const char *format) {
     size_t jl = strlen(json);
     json = realloc(json, jl + 2);
     json[jl] = '\n';
-    st = write_atomic(path, json, jl + 1);
+    st = rt_write_file_atomic(path, json, jl + 1);
     free(json);
     if (st) return st;
     rt_tensor_dict *d = rt_tdict_new();
@@ -323,7 +302,7 @@ rt_status rt_model_save(rt_model *m, const char *dir, const char *format) {
         if (!(realpath(m->vocab_path, a) && realpath(path, b) && !strcmp(a, b))) {
             uint8_t *buf; size_t len;
             if ((st = rt_read_file(m->vocab_path, &buf, &len))) return st;
-            st = write_atomic(path, buf, len);
+            st = rt_write_file_atomic(path, buf, len);
             free(buf);
         }
     }
