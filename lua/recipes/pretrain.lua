@@ -98,7 +98,7 @@ local function write_eval(path, r, step)
   table.sort(keys)
   local lines = { string.format("global_step = %d", step) }
   for _, k in ipairs(keys) do lines[#lines + 1] = string.format("%s = %s", k, tostring(r[k])) end
-  rt.log.write_atomic(path, table.concat(lines, "\n") .. "\n")
+  rt.sys.atomic_write(path, table.concat(lines, "\n") .. "\n")
 end
 
 --- Save the final model in the requested formats (safetensors, bin, tf).

@@ -29,11 +29,7 @@ local function list(v)
   return out
 end
 
-local function now()
-  local core = package.loaded["retort.core"] or rt
-  if core and core._optim then return core._optim.now() end
-  return os.clock()
-end
+local function now() return (rt or require "retort").sys.now() end
 
 --- rt.pretrain.create.run(opts) -> stats (see the header of retort.pretrain.create).
 function M.run(o)
