@@ -38,7 +38,8 @@ local META = {
     "--do_whole_word_mask (Google BERT's later version of the script; NEZHA's has none) and Chinese whole-word\n"
       .. "    masking by dictionary segmentation (--segmenter_dict): the characters of a word are masked together,\n"
       .. "    labels stay characters",
-    "--rng fast draws from splitmix64 instead of the Mersenne Twister: faster, the same distribution, deterministic\n"
+    "--rng fast draws from splitmix64 instead of the Mersenne Twister: a little faster (most time goes to\n"
+      .. "    tokenizing and encoding), the same distribution, deterministic\n"
       .. "    for a seed (the pipeline is single-threaded, so the thread count never changes the output); the default\n"
       .. "    --rng python reproduces upstream's instances in upstream's order",
     "streaming: the corpus is processed in blocks of --shuffle_buffer_mb of input text (documents shuffled, and\n"

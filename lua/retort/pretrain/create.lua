@@ -15,7 +15,8 @@
 --     progress = true,                     -- rt.progress bar on stderr (MB/s, ETA)
 --   }
 --   -- s: counts (instances, masked, as_mask/as_keep/as_random, random_next, ...),
---   --    len_hist[L + 1] = instances of real length L, rates (mask_rate, ...), seconds, mb_s
+--   --    len_hist[L + 1] = instances of real length L, rates (mask_rate, ...), seconds, mb_s,
+--   --    cpu_seconds, mb_s_cpu
 local M = {}
 
 local function list(v)
@@ -46,7 +47,7 @@ function M.run(o)
   if o.segmenter_dict then seg = core.segment.load(o.segmenter_dict) end
   local buffer_mb = o.shuffle_buffer_mb
   if buffer_mb == nil then buffer_mb = 64 end
-  local bar, t0 = nil, now()
+  local bar, t0, c0 = nil, now(), os.clock()
   local show = o.progress
   if show == nil then show = true end
   local function progress(bytes, total, instances)
@@ -65,7 +66,9 @@ function M.run(o)
   }
   if bar then bar:close() end
   s.seconds = now() - t0
+  s.cpu_seconds = os.clock() - c0                 -- without the wait for fsync and other processes
   s.mb_s = s.seconds > 0 and s.bytes_read / s.seconds / 1e6 or 0
+  s.mb_s_cpu = s.cpu_seconds > 0 and s.bytes_read / s.cpu_seconds / 1e6 or 0
   s.outputs = outputs
   local m = math.max(s.masked, 1)
   s.mask_rate = s.masked / math.max(s.real_tokens, 1)
