@@ -163,6 +163,12 @@ local function main(args)
     result.train = summary
     result.step = step
     result.last = tr.last_record
+    if summary.stopped == "interrupted" or summary.stopped == "nonfinite" then
+      io.stderr:write(string.format("pretrain: %s at step %d%s\n", summary.stopped, step,
+        summary.stopped == "interrupted" and " (checkpoint saved; --resume=True continues)" or ""))
+      result.stopped = summary.stopped
+      return result
+    end
     save_final(model, o.output_dir, o.save_formats, step)
     if o.save_formats:find("tf", 1, true) then rt.log.write_json(o.output_dir .. "/bert_config.json", model.config) end
   end

@@ -191,14 +191,20 @@ local function pretrain(args)
   local threads = tonumber(opt(args, "threads", "1"))
   rt.set_threads(threads)
   rt.sys.mkdir(out)
-  local en = corpus(english_files(TOPICS), out .. "/pretrain_corpus.txt")
+  local resume = rt.sys.exists(out .. "/pretrain.tfrecord") and rt.sys.exists(out .. "/bert_config.json")
+  local en = out .. "/pretrain_corpus.txt"
+  if not resume then en = corpus(english_files(TOPICS), en) end
   local lines = {}
   for l in io.lines(en) do if l ~= "" then lines[#lines + 1] = l end end
-  local n = rt.vocab.build_wordpiece({ lines = lines }, { size = 4000, lower = true, min_frequency = 2, out = out .. "/vocab.txt" })
-  print(string.format("pretraining corpus: %d lines (fortunes outside %s); vocab %s", #lines, table.concat(TOPICS, ","), tostring(type(n) == "table" and #n or n)))
-  local s = rt.pretrain.create{ input_file = en, output_file = out .. "/pretrain.tfrecord", vocab_file = out .. "/vocab.txt",
-    max_seq_length = 64, max_predictions_per_seq = 10, dupe_factor = 2, progress = false }
-  print(string.format("instances %d (seq 64, 10 predictions, dupe 2) in %.1fs", s.instances, s.seconds))
+  local s = { instances = -1 }
+  if not resume then     -- a second call continues the interrupted pretraining (--resume)
+    local n = rt.vocab.build_wordpiece({ lines = lines }, { size = 4000, lower = true, min_frequency = 2, out = out .. "/vocab.txt" })
+    print(string.format("pretraining corpus: %d lines (fortunes outside %s); vocab %s", #lines, table.concat(TOPICS, ","),
+      tostring(type(n) == "table" and #n or n)))
+    s = rt.pretrain.create{ input_file = en, output_file = out .. "/pretrain.tfrecord", vocab_file = out .. "/vocab.txt",
+      max_seq_length = 64, max_predictions_per_seq = 10, dupe_factor = 2, progress = false }
+    print(string.format("instances %d (seq 64, 10 predictions, dupe 2) in %.1fs", s.instances, s.seconds))
+  end
   local tok = rt.tokenizer.load(out .. "/vocab.txt", { lower = true })
   local cfg = { vocab_size = tok:vocab_size(), hidden_size = 128, num_hidden_layers = 2, num_attention_heads = 4,
                 intermediate_size = 256, hidden_act = "gelu", use_relative_position = true, max_relative_position = 64,
@@ -209,9 +215,10 @@ local function pretrain(args)
   local r = recipe("--bert_config_file=" .. out .. "/bert_config.json", "--input_file=" .. out .. "/pretrain.tfrecord",
     "--output_dir=" .. out .. "/pretrained", "--do_train=True", "--do_eval=True", "--train_batch_size=32",
     "--max_seq_length=64", "--max_predictions_per_seq=10", "--num_train_steps=" .. steps,
-    "--num_warmup_steps=" .. math.floor(steps / 10), "--learning_rate=2e-3", "--save_checkpoints_steps=" .. steps,
-    "--save_formats=safetensors", "--threads=" .. threads, "--progress=false", "--seed=1")
+    "--num_warmup_steps=" .. math.floor(steps / 10), "--learning_rate=2e-3", "--save_checkpoints_steps=100",
+    "--save_formats=safetensors", "--threads=" .. threads, "--progress=false", "--seed=1", "--resume=" .. tostring(resume))
   local secs = rt.sys.now() - t0
+  if r.stopped then print("interrupted at step " .. r.step .. ": run the same command again to continue"); return end
   print(string.format("pretrained %d steps in %.0fs: eval MLM acc %.4f, NSP acc %.4f, loss %.4f", r.step, secs,
     r.eval.masked_lm_accuracy, r.eval.next_sentence_accuracy, r.eval.loss))
   if rt.plot.available() then

@@ -79,29 +79,124 @@ static void entry_proto(buf *b, const entry *e) {
     put_varint(b, (6 << 3) | 5); put_u32(b, rt_crc32c_mask(e->crc));              /* crc32c, fixed32 */
 }
 
-/* A LevelDB block: every entry a restart point (no prefix sharing), then the trailer. */
-static void block(buf *out, const char *const *keys, const buf *vals, int n, uint64_t *off, uint64_t *size) {
-    buf b = {0};
-    uint32_t *restarts = malloc(sizeof(uint32_t) * (size_t)(n ? n : 1));
-    if (!restarts) { out->failed = 1; return; }
-    for (int i = 0; i < n; i++) {
-        restarts[i] = (uint32_t)b.n;
-        size_t kl = strlen(keys[i]);
-        put_varint(&b, 0); put_varint(&b, kl); put_varint(&b, vals[i].n);
-        put(&b, keys[i], kl); if (vals[i].n) put(&b, vals[i].p, vals[i].n);
+/* LevelDB table building as TF's tensor bundle does it (table::Options: no compression,
+ * block_size 256 KiB, a restart point every 16 keys, keys prefix-compressed; index keys
+ * from FindShortestSeparator / FindShortSuccessor), so the .index bytes equal TF's. */
+#define SST_BLOCK_SIZE 262144
+#define SST_RESTART 16
+
+typedef struct { buf b; uint32_t *restarts; int nr, cap, counter; char *last; size_t lastlen; int nentries; } blockb;
+
+static void bb_add(blockb *k, const char *key, size_t kl, const uint8_t *val, size_t vl) {
+    size_t shared = 0;
+    if (k->counter < SST_RESTART && k->nentries) {
+        while (shared < kl && shared < k->lastlen && key[shared] == k->last[shared]) shared++;
+    } else {
+        if (k->nr == k->cap) {
+            int c = k->cap ? 2 * k->cap : 16;
+            uint32_t *r = realloc(k->restarts, sizeof *r * (size_t)c);
+            if (!r) { k->b.failed = 1; return; }
+            k->restarts = r;
+            k->cap = c;
+        }
+        k->restarts[k->nr++] = (uint32_t)k->b.n;
+        k->counter = 0;
     }
-    if (n == 0) put_u32(&b, 0); else for (int i = 0; i < n; i++) put_u32(&b, restarts[i]);
-    put_u32(&b, (uint32_t)(n ? n : 1));
-    free(restarts);
+    put_varint(&k->b, shared); put_varint(&k->b, kl - shared); put_varint(&k->b, vl);
+    put(&k->b, key + shared, kl - shared);
+    if (vl) put(&k->b, val, vl);
+    char *nl = realloc(k->last, kl + 1);
+    if (!nl) { k->b.failed = 1; return; }
+    memcpy(nl, key, kl);
+    k->last = nl;
+    k->lastlen = kl;
+    k->counter++;
+    k->nentries++;
+}
+
+static size_t bb_size(const blockb *k) { return k->b.n + 4 * (size_t)(k->nr ? k->nr : 1) + 4; }
+
+/* Finish the block into out (+ type byte and masked CRC); reset it. */
+static void bb_flush(blockb *k, buf *out, uint64_t *off, uint64_t *size) {
+    if (!k->nr) { put_u32(&k->b, 0); } else for (int i = 0; i < k->nr; i++) put_u32(&k->b, k->restarts[i]);
+    put_u32(&k->b, (uint32_t)(k->nr ? k->nr : 1));
     uint8_t type = 0;
-    put(&b, &type, 1);
-    uint32_t crc = rt_crc32c(b.p, b.n);                    /* over contents + type byte */
+    put(&k->b, &type, 1);
     *off = out->n;
-    *size = b.n - 1;
-    put(out, b.p, b.n);
-    put_u32(out, rt_crc32c_mask(crc));
-    out->failed |= b.failed;
-    free(b.p);
+    *size = k->b.n - 1;
+    put(out, k->b.p, k->b.n);
+    put_u32(out, rt_crc32c_mask(rt_crc32c(k->b.p, k->b.n)));   /* over contents + type byte */
+    out->failed |= k->b.failed;
+    k->b.n = 0; k->nr = 0; k->counter = 0; k->nentries = 0;
+}
+
+static void bb_free(blockb *k) { free(k->b.p); free(k->restarts); free(k->last); }
+
+/* LevelDB's BytewiseComparator: shortest key in [start, limit) (in place), and short successor. */
+static size_t shortest_separator(char *start, size_t sl, const char *limit, size_t ll) {
+    size_t i = 0, m = sl < ll ? sl : ll;
+    while (i < m && start[i] == limit[i]) i++;
+    if (i < m) {
+        uint8_t d = (uint8_t)start[i];
+        if (d < 0xff && d + 1 < (uint8_t)limit[i]) { start[i] = (char)(d + 1); return i + 1; }
+    }
+    return sl;
+}
+
+static size_t short_successor(char *key, size_t kl) {
+    for (size_t i = 0; i < kl; i++)
+        if ((uint8_t)key[i] != 0xff) { key[i] = (char)((uint8_t)key[i] + 1); return i + 1; }
+    return kl;
+}
+
+typedef struct { blockb data, index; buf out; int pending; uint64_t poff, psize; } tableb;
+
+static void pending_index(tableb *t, const char *next, size_t nl) {
+    if (!t->pending) return;
+    char *k = malloc(t->data.lastlen + 1);
+    if (!k) { t->out.failed = 1; return; }
+    memcpy(k, t->data.last, t->data.lastlen);
+    size_t kl = next ? shortest_separator(k, t->data.lastlen, next, nl) : short_successor(k, t->data.lastlen);
+    buf h = {0};
+    put_varint(&h, t->poff); put_varint(&h, t->psize);
+    bb_add(&t->index, k, kl, h.p, h.n);
+    t->out.failed |= h.failed;
+    free(h.p);
+    free(k);
+    t->pending = 0;
+}
+
+static void tb_add(tableb *t, const char *key, const uint8_t *val, size_t vl) {
+    size_t kl = strlen(key);
+    pending_index(t, key, kl);
+    bb_add(&t->data, key, kl, val, vl);
+    if (bb_size(&t->data) >= SST_BLOCK_SIZE) {
+        char *keep = t->data.last;                        /* bb_flush keeps last for the separator */
+        bb_flush(&t->data, &t->out, &t->poff, &t->psize);
+        t->data.last = keep;
+        t->pending = 1;
+    }
+}
+
+static void tb_finish(tableb *t) {
+    uint64_t moff, msize, ioff, isize;
+    if (t->data.nentries) { bb_flush(&t->data, &t->out, &t->poff, &t->psize); t->pending = 1; }
+    pending_index(t, NULL, 0);
+    blockb meta = {0};
+    bb_flush(&meta, &t->out, &moff, &msize);              /* empty metaindex */
+    t->out.failed |= meta.b.failed;
+    bb_free(&meta);
+    bb_flush(&t->index, &t->out, &ioff, &isize);
+    buf foot = {0};
+    put_varint(&foot, moff); put_varint(&foot, msize); put_varint(&foot, ioff); put_varint(&foot, isize);
+    uint8_t zero[40] = {0};
+    put(&foot, zero, 40 - foot.n);
+    uint8_t mg[8];
+    rt_wr64(mg, SST_MAGIC);
+    put(&foot, mg, 8);
+    put(&t->out, foot.p, foot.n);
+    t->out.failed |= foot.failed;
+    free(foot.p);
 }
 
 static rt_status write_file(const char *path, const void *d, size_t n) {
@@ -143,8 +238,8 @@ rt_status rt_tfckpt_save(const char *prefix, const rt_tensor_dict *d, int torch_
         if (!g || !(es[n].name = strdup("global_step"))) { if (g) rt_release(g); st = rt_errorf(RT_ENOMEM, "%s: out of memory", prefix); }
         else { *(int64_t *)rt_data(g) = global_step; es[n].t = g; es[n].tf_dtype = 9; n++; }
     }
-    buf data = {0}, index = {0}, *vals = NULL;
-    const char **keys = NULL;
+    buf data = {0}, *vals = NULL;
+    tableb tb = {0};
     char *path = NULL;
     if (st) goto done;
     qsort(es, (size_t)n, sizeof *es, cmp_entry);
@@ -155,34 +250,17 @@ rt_status rt_tfckpt_save(const char *prefix, const rt_tensor_dict *d, int torch_
         es[i].crc = rt_crc32c(p, es[i].size);
         if (es[i].size) put(&data, p, es[i].size);
     }
-    keys = calloc((size_t)n + 1, sizeof *keys);
     vals = calloc((size_t)n + 1, sizeof *vals);
-    if (!keys || !vals) { st = rt_errorf(RT_ENOMEM, "%s: out of memory", prefix); goto done; }
-    keys[0] = "";                                          /* BundleHeaderProto */
+    if (!vals) { st = rt_errorf(RT_ENOMEM, "%s: out of memory", prefix); goto done; }
     put_varint(&vals[0], 1 << 3); put_varint(&vals[0], 1);                      /* num_shards 1 */
     buf ver = {0};
     put_varint(&ver, 1 << 3); put_varint(&ver, 1);                             /* VersionDef.producer 1 */
     put_varint(&vals[0], (3 << 3) | 2); put_varint(&vals[0], ver.n); put(&vals[0], ver.p, ver.n);
     free(ver.p);
-    for (int i = 0; i < n; i++) { keys[i + 1] = es[i].name; entry_proto(&vals[i + 1], &es[i]); }
-    uint64_t doff, dsize, moff, msize, ioff, isize;
-    block(&index, keys, vals, n + 1, &doff, &dsize);      /* one data block */
-    block(&index, NULL, NULL, 0, &moff, &msize);           /* empty metaindex */
-    buf hv = {0};
-    put_varint(&hv, doff); put_varint(&hv, dsize);
-    const char *last = n ? es[n - 1].name : "";
-    block(&index, &last, &hv, 1, &ioff, &isize);           /* index: last key -> data block */
-    free(hv.p);
-    buf foot = {0};
-    put_varint(&foot, moff); put_varint(&foot, msize); put_varint(&foot, ioff); put_varint(&foot, isize);
-    uint8_t zero[40] = {0};
-    put(&foot, zero, 40 - foot.n);
-    uint8_t mg[8];
-    rt_wr64(mg, SST_MAGIC);
-    put(&foot, mg, 8);
-    put(&index, foot.p, foot.n);
-    free(foot.p);
-    int failed = data.failed || index.failed || foot.failed;
+    tb_add(&tb, "", vals[0].p, vals[0].n);                                      /* BundleHeaderProto */
+    for (int i = 0; i < n; i++) { entry_proto(&vals[i + 1], &es[i]); tb_add(&tb, es[i].name, vals[i + 1].p, vals[i + 1].n); }
+    tb_finish(&tb);
+    int failed = data.failed || tb.out.failed || tb.data.b.failed || tb.index.b.failed;
     for (int i = 0; i <= n; i++) failed |= vals[i].failed;
     if (failed) { st = rt_errorf(RT_ENOMEM, "%s: out of memory", prefix); goto done; }
     size_t pl = strlen(prefix);
@@ -190,7 +268,7 @@ rt_status rt_tfckpt_save(const char *prefix, const rt_tensor_dict *d, int torch_
     snprintf(path, pl + 64, "%s.data-00000-of-00001", prefix);
     if ((st = write_file(path, data.p ? (void *)data.p : (void *)"", data.n))) goto done;
     snprintf(path, pl + 64, "%s.index", prefix);
-    if ((st = write_file(path, index.p, index.n))) goto done;
+    if ((st = write_file(path, tb.out.p, tb.out.n))) goto done;
     {   /* the `checkpoint` state file beside it (tf.train.latest_checkpoint) */
         const char *slash = strrchr(prefix, '/');
         const char *base = slash ? slash + 1 : prefix;
@@ -207,9 +285,10 @@ done:
     free(es);
     if (vals) for (int i = 0; i <= n; i++) free(vals[i].p);
     free(vals);
-    free(keys);
     free(data.p);
-    free(index.p);
+    free(tb.out.p);
+    bb_free(&tb.data);
+    bb_free(&tb.index);
     free(path);
     return st;
 }

@@ -152,6 +152,16 @@ T.test("the final model: safetensors, pytorch_model.bin (tied decoder) and a TF1
   os.execute("rm -rf '" .. dir .. "'")
 end)
 
+T.test("the TF1 writer re-writes a TensorFlow-written checkpoint byte for byte (index and data)", function()
+  local raw = rt.io.tf_checkpoint("tests/golden/tfckpt/many.ckpt", { tf_names = true })
+  local dir = T.tmpdir()
+  rt.io.save_tf_checkpoint(dir .. "/many.ckpt", raw, { tf_names = true })
+  T.ok(slurp(dir .. "/many.ckpt.index") == slurp("tests/golden/tfckpt/many.ckpt.index"), "index differs from TF's")
+  T.ok(slurp(dir .. "/many.ckpt.data-00000-of-00001") == slurp("tests/golden/tfckpt/many.ckpt.data-00000-of-00001"),
+    "data shard differs from TF's")
+  os.execute("rm -rf '" .. dir .. "'")
+end)
+
 T.test("pretrain.lua: clear errors (data/flag mismatch, fp16/horovod, no config)", function()
   local dir = T.tmpdir()
   setup(dir)
