@@ -152,6 +152,22 @@ T.test("the final model: safetensors, pytorch_model.bin (tied decoder) and a TF1
   os.execute("rm -rf '" .. dir .. "'")
 end)
 
+T.test("pretrain.lua trains on upstream's toy TFRecords (English uncased ids, 128 / 20)", function()
+  local toy = T.seed "pretrain-toy/tf_examples_00.tfrecord"
+  local f = io.open(toy, "rb")
+  if not f then print("skipped: seed data not found at " .. toy); return end
+  f:close()
+  local dir = T.tmpdir()
+  write(dir .. "/config.json", [[{"vocab_size": 30522, "hidden_size": 16, "num_hidden_layers": 1, "num_attention_heads": 2,
+    "intermediate_size": 24, "use_relative_position": true, "type_vocab_size": 2}]])
+  local r = recipe("--bert_config_file=" .. dir .. "/config.json", "--input_file=" .. toy, "--output_dir=" .. dir .. "/o",
+    "--do_train=True", "--do_eval=True", "--train_batch_size=16", "--num_train_steps=2", "--num_warmup_steps=1",
+    "--save_formats=safetensors", "--progress=false")
+  T.eq(r.records, 60); T.eq(r.step, 2)
+  T.ok(r.eval.masked_lm_loss > 5 and r.eval.next_sentence_accuracy >= 0)
+  os.execute("rm -rf '" .. dir .. "'")
+end)
+
 T.test("the TF1 writer re-writes a TensorFlow-written checkpoint byte for byte (index and data)", function()
   local raw = rt.io.tf_checkpoint("tests/golden/tfckpt/many.ckpt", { tf_names = true })
   local dir = T.tmpdir()
