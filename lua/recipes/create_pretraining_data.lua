@@ -26,6 +26,8 @@ local SPEC = {
     choices = { "python", "fast" } },
   { "segmenter_dict", nil, "word dictionary (jieba dict.txt format) for Chinese whole-word masking", metavar = "FILE" },
   { "shuffle_buffer_mb", 64, "documents are read, shuffled and written in blocks of this many MB of input (0 = all)", type = "float" },
+  { "format", "tfrecord", "tfrecord | shards (retort's safetensors shards that pretrain.lua maps without decoding)",
+    choices = { "tfrecord", "shards" } },
   { "quiet", false, "no progress bar and no summary", type = "bool" },
 }
 
@@ -46,6 +48,8 @@ local META = {
       .. "    random next sentences drawn, within a block; instances shuffled per block); a corpus smaller than one\n"
       .. "    block gives exactly the upstream output",
     "no per-instance INFO log of the first 20 instances; a summary (counts, mask rates, MB/s) instead",
+    "--format shards (an addition): per output file one safetensors file with the Example features as\n"
+      .. "    [N, S] / [N, P] / [N] columns (I32, weights F32), the same instances in the same order",
     "each Example's feature map is written in one fixed order (upstream's protobuf runtime starts it at a feature\n"
       .. "    that varies per record; readers do not care)",
   },
@@ -60,7 +64,7 @@ local function main(args)
     max_seq_length = o.max_seq_length, max_predictions_per_seq = o.max_predictions_per_seq,
     random_seed = o.random_seed, dupe_factor = o.dupe_factor, masked_lm_prob = o.masked_lm_prob,
     short_seq_prob = o.short_seq_prob, rng = o.rng, segmenter_dict = o.segmenter_dict,
-    shuffle_buffer_mb = o.shuffle_buffer_mb, progress = not o.quiet,
+    shuffle_buffer_mb = o.shuffle_buffer_mb, progress = not o.quiet, format = o.format,
   }
   if not o.quiet then
     print(string.format("*** Wrote %d instances to %d output file(s) from %d input file(s) ***",

@@ -3,6 +3,7 @@
  * the order of random draws follow NEZHA-TensorFlow/utils/create_pretraining_data.py;
  * whole-word masking follows the later Google BERT version of the same script. */
 #include "create_pretraining.h"
+#include "pretrain_shards.h"
 #include "../io/ioutil.h"
 #include "../io/tfrecord.h"
 #include "../text/unicode.h"
@@ -36,6 +37,7 @@ struct rt_cpd {
     inst_ref *inst; size_t ninst, capinst;
     /* outputs */
     rt_tfrecord_writer **w; int nw, widx;
+    rt_shard_writer **sw;                    /* o.shards */
     rt_cpd_stats st;
     /* scratch */
     rt_ids ids;
@@ -68,8 +70,12 @@ size_t rt_cpd_example_bound(int S, int P) {
 
 void rt_cpd_free(rt_cpd *c) {
     if (!c) return;
-    for (int i = 0; i < c->nw; i++) rt_tfrecord_writer_abort(c->w[i]);
+    for (int i = 0; i < c->nw; i++) {
+        if (c->w) rt_tfrecord_writer_abort(c->w[i]);
+        if (c->sw) rt_shard_writer_abort(c->sw[i]);
+    }
     free(c->w);
+    free(c->sw);
     free(c->words); free(c->tk); free(c->soff); free(c->dsent); free(c->arena); free(c->inst);
     rt_ids_free(&c->ids);
     free(c->line_tk); free(c->run);
@@ -111,10 +117,11 @@ rt_cpd *rt_cpd_new(const rt_tokenizer *tok, const rt_segmenter *seg, const rt_cp
     c->icont = malloc((size_t)S); c->masked = malloc((size_t)S);
     c->ex = malloc(rt_cpd_example_bound(S, P));
     c->w = calloc((size_t)noutputs, sizeof *c->w);
+    c->sw = o->shards ? calloc((size_t)noutputs, sizeof *c->sw) : NULL;
     c->soff = malloc(sizeof *c->soff); c->capsent = 1;
     c->dsent = malloc(sizeof *c->dsent); c->capdoc = 1;
     if (!seen || !c->words || !c->st.len_hist || !c->itok || !c->iseg || !c->pos || !c->lab || !c->gidx ||
-        !c->groups || !c->icont || !c->masked || !c->ex || !c->w || !c->soff || !c->dsent) {
+        !c->groups || !c->icont || !c->masked || !c->ex || !c->w || (o->shards && !c->sw) || !c->soff || !c->dsent) {
         free(seen); rt_cpd_free(c); oom(); return NULL;
     }
     c->soff[0] = 0; c->dsent[0] = 0;
@@ -128,7 +135,10 @@ rt_cpd *rt_cpd_new(const rt_tokenizer *tok, const rt_segmenter *seg, const rt_cp
     }
     free(seen);
     for (int i = 0; i < noutputs; i++) {
-        if (!(c->w[i] = rt_tfrecord_writer_open(outputs[i]))) { rt_cpd_free(c); return NULL; }
+        if (o->shards ? !(c->sw[i] = rt_shard_writer_open(outputs[i], S, P)) : !(c->w[i] = rt_tfrecord_writer_open(outputs[i]))) {
+            rt_cpd_free(c);
+            return NULL;
+        }
         c->nw = i + 1;
     }
     return c;
@@ -404,12 +414,21 @@ static rt_status finish_instance(rt_cpd *c, int n, int is_random) {
     size_t bound = rt_cpd_example_bound(c->o.max_seq_length, P);
     if (grow((void **)&c->arena, &c->caparena, c->narena + bound, 1) ||
         grow((void **)&c->inst, &c->capinst, c->ninst + 1, sizeof *c->inst)) return oom();
-    size_t len = rt_cpd_encode_example(c->arena + c->narena, c->itok, c->iseg, n, c->o.max_seq_length,
-                                       c->pos, c->lab, nm, P, is_random, 0);
+    size_t len;
+    if (c->o.shards) {                        /* a raw record: n, np, next, ids[n], seg[n], pos[np], lab[np] */
+        int32_t *q = (int32_t *)(void *)(c->arena + c->narena);
+        q[0] = n; q[1] = nm; q[2] = is_random;
+        memcpy(q + 3, c->itok, (size_t)n * 4); memcpy(q + 3 + n, c->iseg, (size_t)n * 4);
+        memcpy(q + 3 + 2 * n, c->pos, (size_t)nm * 4); memcpy(q + 3 + 2 * n + nm, c->lab, (size_t)nm * 4);
+        len = (size_t)(3 + 2 * n + 2 * nm) * 4;
+    } else {
+        len = rt_cpd_encode_example(c->arena + c->narena, c->itok, c->iseg, n, c->o.max_seq_length,
+                                    c->pos, c->lab, nm, P, is_random, 0);
+    }
     c->inst[c->ninst].off = c->narena;
     c->inst[c->ninst].len = (uint32_t)len;
     c->ninst++;
-    c->narena += len;
+    c->narena += (len + 7) & ~(size_t)7;     /* keep raw records aligned */
     return RT_OK;
 }
 
@@ -497,7 +516,14 @@ static rt_status flush_block(rt_cpd *c) {
     if (st) return st;
     rt_pyrandom_shuffle(&c->rng, c->inst, c->ninst, sizeof *c->inst);
     for (size_t k = 0; k < c->ninst && !st; k++) {
-        st = rt_tfrecord_write(c->w[c->widx], c->arena + c->inst[k].off, c->inst[k].len);
+        const uint8_t *rec = c->arena + c->inst[k].off;
+        if (c->o.shards) {
+            const int32_t *r = (const int32_t *)(const void *)rec;
+            int n = r[0], np = r[1];
+            st = rt_shard_write(c->sw[c->widx], r + 3, r + 3 + n, n, r + 3 + 2 * n, r + 3 + 2 * n + np, np, r[2]);
+        } else {
+            st = rt_tfrecord_write(c->w[c->widx], rec, c->inst[k].len);
+        }
         c->widx = (c->widx + 1) % c->nw;
     }
     c->ninst = 0; c->narena = 0;
@@ -513,10 +539,22 @@ rt_status rt_cpd_finish(rt_cpd *c) {
         return rt_errorf(RT_EINVAL, "create_pretraining_data: empty corpus (%lld lines, %lld documents): no instance was made",
                          (long long)c->st.lines, (long long)c->st.documents);
     for (int i = 0; i < c->nw; i++) {
-        rt_tfrecord_writer *w = c->w[i];
-        c->w[i] = NULL;
-        if ((st = rt_tfrecord_writer_close(w))) {
-            for (int k = i + 1; k < c->nw; k++) { rt_tfrecord_writer_abort(c->w[k]); c->w[k] = NULL; }
+        if (c->sw) {
+            rt_shard_writer *w = c->sw[i];
+            c->sw[i] = NULL;
+            st = rt_shard_writer_close(w);
+        } else {
+            rt_tfrecord_writer *w = c->w[i];
+            c->w[i] = NULL;
+            st = rt_tfrecord_writer_close(w);
+        }
+        if (st) {
+            for (int k = i + 1; k < c->nw; k++) {
+                if (c->w[k]) rt_tfrecord_writer_abort(c->w[k]);
+                if (c->sw && c->sw[k]) rt_shard_writer_abort(c->sw[k]);
+                c->w[k] = NULL;
+                if (c->sw) c->sw[k] = NULL;
+            }
             return st;
         }
     }

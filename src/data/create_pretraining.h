@@ -39,6 +39,7 @@ typedef struct {
     size_t buffer_bytes;           /* 0: the whole corpus in one block (upstream) */
     rt_rng_kind rng;
     uint64_t seed;                 /* random_seed 12345 */
+    int shards;                    /* 1: retort's safetensors shards (pretrain_shards.h), not TFRecords */
 } rt_cpd_opts;
 
 typedef struct {

@@ -82,6 +82,11 @@ static int l_create_pretraining(lua_State *L) {
         .rng = RT_RNG_PYTHON, .seed = (uint64_t)opt_num(L, 1, "random_seed", 12345),
     };
     lua_getfield(L, 1, "do_whole_word_mask"); o.whole_word = lua_toboolean(L, -1); lua_pop(L, 1);
+    lua_getfield(L, 1, "format");
+    const char *fmt = luaL_optstring(L, -1, "tfrecord");
+    if (strcmp(fmt, "shards") == 0) o.shards = 1;
+    else if (strcmp(fmt, "tfrecord") != 0) { lua_pushfstring(L, "create_pretraining_data: format must be 'tfrecord' or 'shards', got '%s'", fmt); return lua_error(L); }
+    lua_pop(L, 1);
     lua_getfield(L, 1, "rng");
     const char *rng = luaL_optstring(L, -1, "python");
     if (strcmp(rng, "python") == 0) o.rng = RT_RNG_PYTHON;
@@ -187,7 +192,8 @@ void rtl_open_pretrain(lua_State *L, int t) {
         {"create_pretraining", l_create_pretraining,
          "rt._data.create_pretraining{tokenizer=, segmenter=, inputs={globs}, outputs={paths}, max_seq_length=128,\n"
          "  max_predictions_per_seq=20, dupe_factor=10, masked_lm_prob=0.15, short_seq_prob=0.1, random_seed=12345,\n"
-         "  do_whole_word_mask=false, rng=\"python\"|\"fast\", buffer_bytes=0, progress=fn(bytes, total, instances)} -> stats\n"
+         "  do_whole_word_mask=false, rng=\"python\"|\"fast\", format=\"tfrecord\"|\"shards\", buffer_bytes=0,\n"
+         "  progress=fn(bytes, total, instances)} -> stats\n"
          "  The C pipeline of create_pretraining_data (use rt.pretrain.create)."},
         {"encode_pretraining_example", l_encode_example,
          "rt._data.encode_pretraining_example(ids, segment_ids, positions, labels, next_label, max_seq, max_pred, first=0) -> bytes\n"

@@ -214,6 +214,31 @@ T.test("--rng fast is deterministic for a seed; streaming blocks; round-robin ou
   os.execute("rm -rf '" .. dir .. "'")
 end)
 
+T.test("--format shards: the same instances as the TFRecords, as mapped safetensors columns", function()
+  local P = require "retort.pretrain.mlm"
+  local dir = T.tmpdir()
+  local text, vocab = corpus(dir, 5)
+  local base = { input_file = text, vocab_file = vocab, max_seq_length = 32, max_predictions_per_seq = 5, dupe_factor = 3 }
+  local o1, o2 = {}, {}
+  for k, v in pairs(base) do o1[k] = v; o2[k] = v end
+  o1.output_file = dir .. "/a.tfrecord," .. dir .. "/b.tfrecord"
+  o2.output_file = dir .. "/a.shard," .. dir .. "/b.shard"; o2.format = "shards"
+  local s1, s2 = create(o1), create(o2)
+  T.eq(s1.instances, s2.instances)
+  local t = rt.load(dir .. "/a.shard")
+  T.eq(t.input_ids:dtype(), "i32"); T.eq(t.masked_lm_weights:dtype(), "f32")
+  T.eq(t.input_ids:shape()[2], 32); T.eq(t.masked_lm_positions:shape()[2], 5)
+  local a = P.load_tfrecords({ dir .. "/a.tfrecord", dir .. "/b.tfrecord" }, 32, 5)
+  local b = P.load_tfrecords({ dir .. "/a.shard", dir .. "/b.shard" }, 32, 5)
+  T.eq(a.n, b.n)
+  for _, k in ipairs { "input_ids", "input_mask", "segment_ids", "masked_lm_positions", "masked_lm_ids",
+                       "masked_lm_weights", "next_sentence_labels" } do
+    T.near(b[k], a[k], 0, k)
+  end
+  T.raises(function() P.load_tfrecords({ dir .. "/a.shard" }, 64, 5) end, "expected [N, 64]")
+  os.execute("rm -rf '" .. dir .. "'")
+end)
+
 T.test("errors: empty corpus, vocabulary without [MASK], no input file; no file left behind", function()
   local dir = T.tmpdir()
   local text, vocab = corpus(dir, 1)

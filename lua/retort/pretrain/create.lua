@@ -8,6 +8,8 @@
 --     max_seq_length = 128, max_predictions_per_seq = 20, random_seed = 12345,
 --     dupe_factor = 10, masked_lm_prob = 0.15, short_seq_prob = 0.1,
 --     do_whole_word_mask = false, segmenter_dict = nil,   -- Chinese words for WWM
+--     format = "tfrecord",                 -- or "shards": retort's safetensors shards (the columns
+--                                          -- of the Example features; pretrain.lua maps them)
 --     rng = "python",                      -- "python": CPython's random.Random, upstream's output
 --                                          -- "fast": splitmix64, same distribution
 --     shuffle_buffer_mb = 64,              -- documents are shuffled within blocks of this
@@ -61,7 +63,7 @@ function M.run(o)
     max_seq_length = o.max_seq_length or 128, max_predictions_per_seq = o.max_predictions_per_seq or 20,
     dupe_factor = o.dupe_factor or 10, masked_lm_prob = o.masked_lm_prob or 0.15,
     short_seq_prob = o.short_seq_prob or 0.1, random_seed = o.random_seed or 12345,
-    do_whole_word_mask = o.do_whole_word_mask and true or false, rng = o.rng or "python",
+    do_whole_word_mask = o.do_whole_word_mask and true or false, rng = o.rng or "python", format = o.format,
     buffer_bytes = math.floor(buffer_mb * 1048576), progress = progress,
   }
   if bar then bar:close() end

@@ -31,9 +31,52 @@ function M.files(spec)
   return out
 end
 
+local function is_shard(path)
+  local f = io.open(path, "rb")
+  if not f then error(path .. ": cannot open", 0) end
+  local head = f:read(9) or ""
+  f:close()
+  return #head == 9 and head:sub(9, 9) == "{"      -- safetensors: u64 header length, then JSON
+end
+
+-- retort's shards (create_pretraining_data --format shards): mapped, columns as stored
+local function load_shard(path, S, P)
+  local t = rt.load(path)
+  for _, f in ipairs(FEATURES) do
+    local x = t[f[1]]
+    if not x then error(string.format("%s: shard has no tensor '%s'", path, f[1]), 0) end
+    local want = f[2] == "S" and S or f[2] == "P" and P or nil
+    local sh = x:shape()
+    if want and sh[2] ~= want then
+      error(string.format("%s: '%s' is [%d, %d], expected [N, %d] (--max_seq_length %d, --max_predictions_per_seq %d " ..
+        "must match the data)", path, f[1], sh[1], sh[2] or 0, want, S, P), 0)
+    end
+  end
+  return t
+end
+
 --- P.load_tfrecords(files, S, P) -> data {n, input_ids [N,S] i64, ..., masked_lm_weights [N,P] f32,
---- next_sentence_labels [N] i64}: every record of the files, checked against upstream's feature spec.
+--- next_sentence_labels [N] i64}: every record of the files (TFRecords of tf.train.Example, checked
+--- against upstream's feature spec, or retort's safetensors shards), concatenated.
 function M.load_tfrecords(files, S, P, max_records)
+  local shards = {}
+  for _, path in ipairs(files) do if is_shard(path) then shards[#shards + 1] = path end end
+  if #shards > 0 then
+    if #shards ~= #files then error("mixing TFRecords and shards in --input_file is not supported", 0) end
+    local parts = {}
+    for _, path in ipairs(files) do parts[#parts + 1] = load_shard(path, S, P) end
+    local data = {}
+    for _, f in ipairs(FEATURES) do
+      local list = {}
+      for _, t in ipairs(parts) do list[#list + 1] = t[f[1]] end
+      local x = #list == 1 and list[1] or rt.cat(list, 1)
+      if f[1] ~= "masked_lm_weights" then x = x:long() end
+      data[f[1]] = x
+    end
+    data.n = data.input_ids:shape()[1]
+    if data.n == 0 then error("no records in " .. table.concat(files, ", "), 0) end
+    return data
+  end
   local cols = {}
   for _, f in ipairs(FEATURES) do cols[f[1]] = {} end
   local n = 0
