@@ -22,7 +22,7 @@ local P = require "retort.pretrain.mlm"
 
 local SPEC = {
   { "bert_config_file", nil, "the config json file of the model (architecture); from --init_checkpoint's folder when absent" },
-  { "input_file", nil, "input TF example files (comma-separated globs)", required = true },
+  { "input_file", nil, "input TF example files (comma-separated globs), or retort shards (--format shards)", required = true },
   { "output_dir", nil, "the output directory for checkpoints and the final model", required = true },
   { "init_checkpoint", nil, "initial checkpoint: a folder, model.safetensors, pytorch_model.bin or a TF1 model.ckpt" },
   { "optimizer_type", "lamb", "lamb | adam (TF AdamWeightDecay) | adamw (PyTorch AdamW)", choices = { "lamb", "adam", "adamw" } },
