@@ -1,5 +1,5 @@
 """Reference for pretrain.lua (tests/lua/test_pretrain.lua): one step of NEZHA
-pretraining, written from the run_pretraining.py description (UPSTREAM §2.4-2.6):
+pretraining, written from NEZHA-TensorFlow/run_pretraining.py and optimization.py (not copied):
 the MLM head at masked_lm_positions,
     mlm_loss = sum(w * -log p[label]) / (sum(w) + 1e-5),  nsp_loss = mean CE,
 total = mlm + nsp; gradients; then one LAMB step (TF global clipping at 1.0,

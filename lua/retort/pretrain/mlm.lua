@@ -4,7 +4,7 @@
 --   local P = require "retort.pretrain.mlm"
 --   local data = P.load_tfrecords({"a.tfrecord"}, 128, 20)   -- packed [N,S] / [N,P] tensors
 --   local b = P.batch(data, {0, 5, 7})                        -- rows (0-based) -> a batch
---   local loss, terms = P.losses(model, b)                     -- UPSTREAM run_pretraining losses
+--   local loss, terms = P.losses(model, b)                     -- run_pretraining.py's losses
 --   local metrics = P.evaluate(model, data, 8, 100)            -- TF's eval metrics
 --
 -- Losses (NEZHA-TensorFlow/run_pretraining.py get_masked_lm_output /
