@@ -96,14 +96,15 @@ int64_t rt_pyrandom_randint(rt_pyrandom *r, int64_t a, int64_t b) {
 }
 
 void rt_pyrandom_shuffle(rt_pyrandom *r, void *base, size_t n, size_t elem) {
-    unsigned char *p = base, tmp[64];
-    if (elem > sizeof tmp || n < 2) return;
+    unsigned char *p = base;
+    if (n < 2) return;
     for (size_t i = n - 1; i >= 1; i--) {
         size_t j = (size_t)rt_pyrandom_below(r, i + 1);
-        if (j != i) {
-            memcpy(tmp, p + i * elem, elem);
-            memcpy(p + i * elem, p + j * elem, elem);
-            memcpy(p + j * elem, tmp, elem);
-        }
+        if (j != i)
+            for (size_t b = 0; b < elem; b++) {
+                unsigned char t = p[i * elem + b];
+                p[i * elem + b] = p[j * elem + b];
+                p[j * elem + b] = t;
+            }
     }
 }
