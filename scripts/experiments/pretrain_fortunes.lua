@@ -8,7 +8,7 @@
 --   retort scripts/experiments/pretrain_fortunes.lua pretrain [--out DIR] [--steps N] [--threads 1]
 --     pretrain a small NEZHA (relative positions, 2 x 128) on the English fortunes outside the
 --     demo's six topic collections (own WordPiece vocabulary of 4000), plot MLM/NSP accuracy;
---   retort scripts/experiments/pretrain_fortunes.lua finetune [--out DIR] [--epochs 8]
+--   retort scripts/experiments/pretrain_fortunes.lua finetune [--out DIR] [--epochs 8] [--lr 1e-3]
 --     then fine-tune on the demo's topic task from the pretrained weights and from random
 --     initialisation (same vocabulary, model, data, budget and seed). Separate processes.
 local rt = rt or require "retort"
@@ -237,7 +237,7 @@ local function finetune_both(args)
   local tok = rt.tokenizer.load(out .. "/vocab.txt", { lower = true })
   local cfg = rt.log.read_json(out .. "/bert_config.json")
   local res = { pretrain = rt.log.read_json(out .. "/pretrain.json") }
-  local ft = { epochs = tonumber(opt(args, "epochs", "8")), lr = 1e-3, seed = 1 }
+  local ft = { epochs = tonumber(opt(args, "epochs", "8")), lr = tonumber(opt(args, "lr", "1e-3")), seed = 1 }
   for _, init in ipairs { "pretrained", "random" } do
     local m
     if init == "pretrained" then
@@ -253,11 +253,11 @@ local function finetune_both(args)
     for k, v in pairs(ft) do f[k] = v end
     f.desc = init
     local acc, curve = finetune(m, tok, train, test, f)
-    print(string.format("topic task from %-10s: test accuracy %.4f (per epoch %s)", init, acc,
+    print(string.format("topic task from %-10s (lr %g): test accuracy %.4f (per epoch %s)", init, ft.lr, acc,
       table.concat((function() local t = {} for i, a in ipairs(curve) do t[i] = string.format("%.3f", a) end return t end)(), " ")))
     res[init] = { acc = acc, curve = curve }
   end
-  rt.log.write_json(out .. "/learn.json", res)
+  rt.log.write_json(out .. "/learn_lr" .. tostring(ft.lr) .. ".json", res)
 end
 
 local mode = arg and arg[1] or "stats"
