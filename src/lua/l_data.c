@@ -190,5 +190,6 @@ void rtl_open_data(lua_State *L, int rt) {
     };
     lua_newtable(L);
     rtl_register(L, -1, "rt.data", fns);
+    rtl_open_pretrain(L, -1);
     lua_setfield(L, rt, "_data");   /* lua/retort/data.lua builds rt.data on top of it */
 }
