@@ -106,8 +106,6 @@ rt_segmenter *rtl_check_segmenter(lua_State *L, int i) {
     return u->s;
 }
 
-rt_segmenter *rtl_check_segmenter(lua_State *L, int idx) { return check_seg(L, idx); }
-
 static int seg_gc(lua_State *L) {
     lseg *u = luaL_checkudata(L, 1, SEG_MT);
     rt_segmenter_free(u->s); u->s = NULL;
