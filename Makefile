@@ -1,7 +1,7 @@
 # retort — plain Makefile. `make run` and `make test` do everything on a fresh
 # Debian 12 machine (they install missing packages via scripts/install-deps.sh).
 #   make            build build/retort (-O2 -march=native; PORTABLE=1 for generic x86-64)
-#   make run        run the demo recipe on built-in data
+#   make run        the TinyBERT pipeline on built-in data (lua/recipes/demo.lua)
 #   make test       unit tests, gradient checks, golden parity, Lua tests, notebooks
 #   make asan       the whole suite under AddressSanitizer + UBSan
 #   make parity     regenerate PyTorch references and compare live
