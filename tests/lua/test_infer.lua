@@ -167,3 +167,33 @@ T.test("rt.cpu.features reports the instructions and the portable switch", funct
     T.eq(g.avx512_vnni, false)
   end)
 end)
+
+T.test("finetune.lua --bf16 trains and evaluates; --eval_only --int8 / --bf16 on the best model stay within a point", function()
+  local Trainer = require "retort.trainer"
+  local data, vocab = T.seed("chnsenti"), T.seed("nezha-cn-base/vocab.txt")
+  local function run(args)
+    local chunk = assert(loadfile("lua/recipes/finetune.lua"))
+    return chunk(table.unpack(args))
+  end
+  local dir = T.tmpdir()
+  local res = run({ "--from_scratch", "--task", "chnsenti", "--data_dir", data, "--vocab_file", vocab,
+    "--output_dir", dir, "--max_seq_length", "48", "--train_batch_size", "16", "--num_train_epochs", "6",
+    "--learning_rate", "2e-3", "--optimizer", "adamw", "--hidden_size", "32", "--num_hidden_layers", "1",
+    "--num_attention_heads", "2", "--dropout", "0", "--progress", "false", "--seed", "3", "--bf16" })
+  T.ok(res.acc ~= nil and res.eval_loss == res.eval_loss, "bf16 run reports acc")
+  T.eq(rt.autocast_dtype(), "fp32")
+  local accs = {}
+  for _, p in ipairs({ "fp32", "bf16", "int8" }) do
+    local out = T.tmpdir()
+    local args = { "--model_dir", dir .. "/best", "--task", "chnsenti", "--data_dir", data, "--output_dir", out,
+      "--max_seq_length", "48", "--eval_only" }
+    if p ~= "fp32" then args[#args + 1] = "--" .. p end
+    accs[p] = run(args).acc
+    Trainer.remove_tree(out)
+  end
+  T.ok(math.abs(accs.bf16 - accs.fp32) <= 0.01 + 1e-9, "bf16 acc " .. accs.bf16 .. " vs fp32 " .. accs.fp32)
+  T.ok(math.abs(accs.int8 - accs.fp32) <= 0.01 + 1e-9, "int8 acc " .. accs.int8 .. " vs fp32 " .. accs.fp32)
+  T.raises(function() run({ "--from_scratch", "--task", "chnsenti", "--data_dir", data, "--vocab_file", vocab,
+    "--output_dir", T.tmpdir(), "--bf16", "--int8" }) end, "not both")
+  Trainer.remove_tree(dir)
+end)
