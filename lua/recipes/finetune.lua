@@ -214,7 +214,7 @@ local function main(args)
         for _, v in ipairs(batch.labels:totable()) do golds[#golds + 1] = v end
       end
     end)
-    m:to("fp32")      -- drops the packed copy
+    m:to("live")      -- drops the packed copy
     local res = M.glue(task, preds, golds)
     res.eval_loss = nb > 0 and loss_sum / nb or 0
     return res

@@ -56,6 +56,23 @@ void rt_sgemm_bf16(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alph
 /* y[n] = fp32(bf16(x[n])) (y may alias x). */
 void rt_k_round_bf16(float *y, const float *x, int64_t n);
 
+/* ---------------------------------------------------------------- fp32, prepacked */
+/* The fp32 weights of y = x·Wᵀ packed once ([panel][K][NR]) for an AVX-512 FMA
+ * kernel (8 rows x 32 columns), so a small-batch GEMM pays no per-call packing
+ * of the weights; where AVX-512 is missing, a plain copy for the fp32 GEMM. */
+typedef struct {
+    int64_t N, K;
+    bool native;
+    float *p;             /* native: [ceil(N/NR)][K][NR]; else [N, K] */
+} rt_f32_w;
+
+rt_status rt_f32_pack(rt_f32_w *w, const float *W, int64_t N, int64_t K, bool native);
+void rt_f32_free(rt_f32_w *w);
+/* C[M, n0:n1) = A[M,K] (row stride lda) · W[n0:n1)ᵀ. Serial. */
+void rt_k_gemm_f32_nt(float *C, int64_t ldc, const float *A, int64_t lda, const rt_f32_w *w, int64_t M, int64_t n0,
+                      int64_t n1);
+bool rt_cpu_has_avx512(void);
+
 /* ---------------------------------------------------------------- int8 */
 typedef struct {
     int64_t N, K, Kp;     /* Kp = K rounded up to a multiple of 4 */

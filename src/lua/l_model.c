@@ -270,12 +270,13 @@ static int model_infer(lua_State *L) {
 
 static int model_to(lua_State *L) {
     rt_model *m = check_model(L, 1);
-    const char *s = luaL_checkstring(L, 2);
+    const char *s = luaL_optstring(L, 2, "live");
     rt_prec p;
-    if (!strcmp(s, "bf16") || !strcmp(s, "bfloat16")) p = RT_PREC_BF16;
+    if (!strcmp(s, "live")) p = RT_PREC_LIVE;
+    else if (!strcmp(s, "bf16") || !strcmp(s, "bfloat16")) p = RT_PREC_BF16;
     else if (!strcmp(s, "fp32") || !strcmp(s, "f32") || !strcmp(s, "float32")) p = RT_PREC_F32;
     else if (!strcmp(s, "int8")) p = RT_PREC_INT8;
-    else return luaL_error(L, "to: precision must be \"fp32\", \"bf16\" or \"int8\" (got \"%s\")", s);
+    else return luaL_error(L, "to: precision must be \"fp32\", \"bf16\", \"int8\" or \"live\" (got \"%s\")", s);
     if (rt_model_set_precision(m, p)) return rtl_error(L);
     lua_settop(L, 1);
     return 1;
@@ -604,17 +605,19 @@ static const rtl_reg methods[] = {
      "mlm_logits, nsp_logits, start_logits, end_logits, loss (no hidden_states / attentions).\n"
      "In fp32 it matches m:forward in eval mode within float rounding."},
     {"to", model_to,
-     "m:to(\"bf16\" | \"int8\" | \"fp32\") -> m: the precision of the encoder's linear layers in\n"
-     "m:infer. bf16: bf16 inputs, fp32 accumulation (AVX512-BF16 when the CPU has it, else an\n"
-     "emulation with the same rounding); int8: see m:quantize. The fp32 weights stay the master\n"
-     "copy (m:forward and training are unchanged); the low-precision copy is packed from the\n"
-     "weights as they are now: call m:to again after changing them."},
+     "m:to(\"bf16\" | \"int8\" | \"fp32\" | \"live\") -> m: the precision of the encoder's linear layers\n"
+     "in m:infer. fp32: the weights prepacked for the AVX-512 kernel (no per-call packing);\n"
+     "bf16: bf16 inputs, fp32 accumulation (AVX512-BF16 when the CPU has it, else an emulation\n"
+     "with the same rounding); int8: see m:quantize; live (also m:to()): no packed copy, the live\n"
+     "fp32 weights through the BLAS on every call (the default). The fp32 parameters stay the\n"
+     "master copy (m:forward and training are unchanged); a packed copy is made from the weights\n"
+     "as they are now: call m:to again after changing them."},
     {"quantize", model_quantize,
      "m:quantize() -> m: int8 inference (m:infer): per-channel symmetric int8 weights, dynamic\n"
      "per-row int8 activations, exact int32 sums (AVX512-VNNI vpdpbusd when present, else a\n"
      "portable loop with the same results). Same as m:to(\"int8\")."},
     {"precision", model_precision,
-     "m:precision() -> \"fp32\" | \"bf16\" | \"int8\", native (false when emulated)."},
+     "m:precision() -> \"live\" | \"fp32\" | \"bf16\" | \"int8\", native (false when emulated)."},
     {"named_parameters", model_named_parameters,
      "m:named_parameters() -> {name = tensor}: the live parameters (requires_grad), named like the\n"
      "PyTorch state_dict (bert.encoder.layer.0.attention.self.query.weight, ...)."},

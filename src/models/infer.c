@@ -19,7 +19,7 @@
 
 enum { LQ, LK, LV, LAO, LI, LO, NLIN };
 
-typedef struct { rt_bf16_w b; rt_i8_w q; } packed;
+typedef struct { rt_bf16_w b; rt_i8_w q; rt_f32_w f; } packed;
 
 struct rt_infer {
     rt_prec prec;
@@ -28,7 +28,9 @@ struct rt_infer {
     float *ws; int64_t ws_cap;  /* workspace (floats) */
 };
 
-const char *rt_prec_name(rt_prec p) { return p == RT_PREC_BF16 ? "bf16" : p == RT_PREC_INT8 ? "int8" : "fp32"; }
+const char *rt_prec_name(rt_prec p) {
+    return p == RT_PREC_BF16 ? "bf16" : p == RT_PREC_INT8 ? "int8" : p == RT_PREC_F32 ? "fp32" : "live";
+}
 
 static rt_lin *lin_of(rt_layer *ly, int i) {
     switch (i) {
@@ -44,7 +46,9 @@ static rt_lin *lin_of(rt_layer *ly, int i) {
 static void drop_packed(struct rt_infer *s) {
     if (s->w) {
         for (int l = 0; l < s->nlayers; l++)
-            for (int i = 0; i < NLIN; i++) { rt_bf16_free(&s->w[l][i].b); rt_i8_free(&s->w[l][i].q); }
+            for (int i = 0; i < NLIN; i++) {
+                rt_bf16_free(&s->w[l][i].b); rt_i8_free(&s->w[l][i].q); rt_f32_free(&s->w[l][i].f);
+            }
     }
     free(s->w);
     s->w = NULL;
@@ -76,7 +80,7 @@ rt_status rt_model_set_precision(rt_model *m, rt_prec p) {
     if (!s) return rt_last_status();
     drop_packed(s);
     s->prec = RT_PREC_F32;
-    if (p == RT_PREC_F32) return RT_OK;
+    if (p == RT_PREC_LIVE) return RT_OK;
     int L = m->cfg.num_hidden_layers;
     s->w = calloc((size_t)(L ? L : 1), sizeof *s->w);
     if (!s->w) return rt_errorf(RT_ENOMEM, "model: out of memory");
@@ -85,19 +89,24 @@ rt_status rt_model_set_precision(rt_model *m, rt_prec p) {
         for (int i = 0; i < NLIN; i++) {
             rt_tensor *w = lin_of(&m->layers[l], i)->w;
             rt_status st = check_f32(w, "weight");
-            if (!st) st = p == RT_PREC_BF16 ? rt_bf16_pack(&s->w[l][i].b, rt_f32(w), w->shape[0], w->shape[1], true)
-                                            : rt_i8_pack(&s->w[l][i].q, rt_f32(w), w->shape[0], w->shape[1], true);
+            int64_t N = w->shape[0], K = w->shape[1];
+            if (!st) st = p == RT_PREC_BF16 ? rt_bf16_pack(&s->w[l][i].b, rt_f32(w), N, K, true)
+                        : p == RT_PREC_INT8 ? rt_i8_pack(&s->w[l][i].q, rt_f32(w), N, K, true)
+                                            : rt_f32_pack(&s->w[l][i].f, rt_f32(w), N, K, true);
             if (st) { drop_packed(s); return st; }
         }
     s->prec = p;
     return RT_OK;
 }
 
-rt_prec rt_model_precision(const rt_model *m) { return m->infer ? m->infer->prec : RT_PREC_F32; }
+rt_prec rt_model_precision(const rt_model *m) {
+    return !m->infer || !m->infer->w ? RT_PREC_LIVE : m->infer->prec;
+}
 
 bool rt_model_precision_native(const rt_model *m) {
     if (!m->infer || !m->infer->w || m->infer->nlayers == 0) return true;
-    return m->infer->prec == RT_PREC_BF16 ? m->infer->w[0][0].b.native : m->infer->w[0][0].q.native;
+    return m->infer->prec == RT_PREC_BF16 ? m->infer->w[0][0].b.native
+         : m->infer->prec == RT_PREC_INT8 ? m->infer->w[0][0].q.native : m->infer->w[0][0].f.native;
 }
 
 /* ---------------------------------------------------------------- one layer */
@@ -148,8 +157,10 @@ static void gemm_slice(run *r, int l, int i, const float *A, float *C, int kind,
     if (n1 <= n0) return;
     switch (r->s->prec) {
     case RT_PREC_F32:
-        rt_sgemm_serial(false, true, r->M, n1 - n0, K, 1.0f, A, K, rt_f32(ln->w) + n0 * K, K, 0.0f, C + n0, N);
+        if (r->s->w) rt_k_gemm_f32_nt(C, N, A, K, &r->s->w[l][i].f, r->M, n0, n1);
+        else rt_sgemm_serial(false, true, r->M, n1 - n0, K, 1.0f, A, K, rt_f32(ln->w) + n0 * K, K, 0.0f, C + n0, N);
         break;
+    default: break;
     case RT_PREC_BF16: rt_k_gemm_bf16_nt(C, N, r->act, &r->s->w[l][i].b, r->M, n0, n1); break;
     case RT_PREC_INT8: rt_k_gemm_i8_nt(C, N, r->act, r->as, &r->s->w[l][i].q, r->M, n0, n1); break;
     }

@@ -137,9 +137,11 @@ void rt_model_output_free(rt_model_output *o);
  * them, attention one (sequence, head) per task. Precision of the encoder's
  * linear layers: fp32, bf16 (bf16 inputs, fp32 accumulation; LayerNorm,
  * softmax and the heads stay fp32) or int8 (dynamic per-row activations,
- * per-channel weights). bf16/int8 pack the weights as they are when set:
- * set the precision again after changing them. */
-typedef enum { RT_PREC_F32 = 0, RT_PREC_BF16, RT_PREC_INT8 } rt_prec;
+ * per-channel weights). Setting a precision packs the weights as they are
+ * (fp32 too: prepacked panels, no per-call packing): set it again after
+ * changing them. RT_PREC_LIVE (the default) drops the packed copies and reads
+ * the live fp32 weights through the BLAS on every call. */
+typedef enum { RT_PREC_F32 = 0, RT_PREC_BF16, RT_PREC_INT8, RT_PREC_LIVE } rt_prec;
 rt_status rt_model_set_precision(rt_model *m, rt_prec p);
 rt_prec rt_model_precision(const rt_model *m);
 const char *rt_prec_name(rt_prec p);

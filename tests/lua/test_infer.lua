@@ -105,6 +105,10 @@ T.test("bf16 inference: within bf16 tolerance of fp32; native and emulated agree
   T.ok(relerr(emu.last_hidden_state, b.last_hidden_state) < 1e-4,
        "emulated vs native " .. relerr(emu.last_hidden_state, b.last_hidden_state))
   m:to("fp32")
+  T.eq(m:precision(), "fp32")
+  T.ok(relerr(m:infer(inp).last_hidden_state, ref.last_hidden_state) < 1e-5, "prepacked fp32")
+  m:to()
+  T.eq(m:precision(), "live")
   T.near(m:infer(inp).logits, ref.logits, 0)
 end)
 

@@ -103,6 +103,35 @@ static void test_int8(void **state) {
     }
 }
 
+/* fp32 prepacked: same sums as a double reference to fp32 rounding, both forms. */
+static void test_f32pack(void **state) {
+    (void)state;
+    for (int pass = 0; pass < 2; pass++) {
+        rt_lowp_force_portable(pass == 1);
+        for (size_t c = 0; c < sizeof SHAPES / sizeof SHAPES[0]; c++) {
+            int64_t M = SHAPES[c][0], N = SHAPES[c][1], K = SHAPES[c][2], lda = K + 3;
+            unsigned s = (unsigned)(M * 3 + N + K);
+            float *A = malloc(sizeof(float) * M * lda), *W = malloc(sizeof(float) * N * K), *C = malloc(sizeof(float) * M * N);
+            for (int64_t i = 0; i < M * lda; i++) A[i] = frand(&s);
+            for (int64_t i = 0; i < N * K; i++) W[i] = frand(&s);
+            rt_f32_w w;
+            assert_int_equal(rt_f32_pack(&w, W, N, K, true), RT_OK);
+            assert_true(w.native == (pass == 0 && rt_cpu_has_avx512()));
+            int64_t mid = N > 32 ? 32 : N;
+            rt_k_gemm_f32_nt(C, N, A, lda, &w, M, 0, mid);
+            rt_k_gemm_f32_nt(C, N, A, lda, &w, M, mid, N);
+            for (int64_t i = 0; i < M; i++)
+                for (int64_t j = 0; j < N; j++) {
+                    double r = 0;
+                    for (int64_t k = 0; k < K; k++) r += (double)A[i * lda + k] * W[j * K + k];
+                    assert_true(fabs(C[i * N + j] - r) <= 1e-5 * (double)K + 1e-6);
+                }
+            rt_f32_free(&w); free(A); free(W); free(C);
+        }
+    }
+    rt_lowp_force_portable(false);
+}
+
 static void test_fused(void **state) {
     (void)state;
     enum { R = 5, NN = 37 };
@@ -132,6 +161,7 @@ int main(void) {
         cmocka_unit_test(test_rne),
         cmocka_unit_test(test_bf16),
         cmocka_unit_test(test_int8),
+        cmocka_unit_test(test_f32pack),
         cmocka_unit_test(test_fused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
