@@ -26,8 +26,11 @@ from models import MODELS, peak_rss_mb  # noqa: E402  (the same model table as t
 def run_one(name, mode, threads, prec, seq):
     import onnxruntime as ort
     import torch
-    sys.path.insert(0, os.path.join(HERE, "..", "golden"))
-    import models as ref
+    import importlib.util
+    sys.path.insert(0, os.path.join(HERE, "..", "golden"))   # its helpers (common.py)
+    spec = importlib.util.spec_from_file_location("golden_models", os.path.join(HERE, "..", "golden", "models.py"))
+    ref = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ref)   # the reference model (this directory's models.py is the PyTorch peer)
     torch.manual_seed(0)
     torch.set_num_threads(threads)
     c = dict(MODELS[name], hidden_act="gelu", max_position_embeddings=512, type_vocab_size=2, heads=[], _seed=0)
@@ -57,9 +60,15 @@ def run_one(name, mode, threads, prec, seq):
     mask = torch.ones(B, seq, dtype=torch.int64)
     with tempfile.TemporaryDirectory() as d:
         path = os.path.join(d, "model.onnx")
-        torch.onnx.export(Wrap(m), (ids, tt, mask), path, input_names=["ids", "tt", "mask"], output_names=["h"],
-                          dynamic_axes={k: {0: "b", 1: "s"} for k in ("ids", "tt", "mask")}, opset_version=17)
+        import contextlib
+        import io
+        import warnings
+        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):   # exporter chatter
+            warnings.simplefilter("ignore")
+            torch.onnx.export(Wrap(m), (ids, tt, mask), path, input_names=["ids", "tt", "mask"], output_names=["h"])
         if prec == "int8":
+            import logging
+            logging.getLogger().setLevel(logging.ERROR)
             from onnxruntime.quantization import QuantType, quantize_dynamic
             q = os.path.join(d, "model.int8.onnx")
             quantize_dynamic(path, q, weight_type=QuantType.QInt8, per_channel=True)

@@ -13,7 +13,7 @@
 #   THREADS=2 MODELS=bert-base,nezha-base,tinybert4 MODES=infer1,infer32,train SEQ=128 \
 #     bash scripts/bench/ratio.sh
 #   quick check: THREADS=1 MODELS=tiny SEQ=32 bash scripts/bench/ratio.sh
-# PEER_PY=python overrides the peer interpreter (default: torch-peer.sh's venv, else
+# PEER_VENV=dir picks the venv torch-peer.sh sets up; PEER_PY=python overrides the peer interpreter (default: torch-peer.sh's venv, else
 # Debian's /usr/bin/python3 with its PyTorch 1.13, marked impl=pytorch-debian).
 set -u
 cd "$(dirname "$0")/../.."
@@ -29,7 +29,7 @@ export OMP_NUM_THREADS=$T OPENBLAS_NUM_THREADS=$T
 PY=${PEER_PY:-}
 TORCH_IMPL=pytorch
 if [ -z "$PY" ]; then
-  PY=$(bash scripts/bench/torch-peer.sh 2>/dev/null) || PY=
+  PY=$(bash scripts/bench/torch-peer.sh ${PEER_VENV:-} 2>/dev/null) || PY=
   if [ -z "$PY" ]; then
     echo "# ratio.sh: PyPI PyTorch peer not available (scripts/bench/torch-peer.sh failed); using /usr/bin/python3" >&2
     PY=/usr/bin/python3

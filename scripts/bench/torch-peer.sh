@@ -14,9 +14,9 @@ py() { "$V/bin/python" "$@"; }
 if [ ! -x "$V/bin/python" ]; then
   python3 -m venv "$V" >&2
 fi
-if ! py -c "import torch" >/dev/null 2>&1; then
+if ! py -c "import torch, onnxscript" >/dev/null 2>&1; then
   py -m pip install -q --no-deps "torch==$TORCH" >&2
-  py -m pip install -q filelock typing-extensions sympy networkx jinja2 fsspec numpy onnx onnxruntime >&2
+  py -m pip install -q filelock typing-extensions sympy networkx jinja2 fsspec numpy onnx onnxruntime onnxscript >&2
   # the four CUDA-side libraries torch 2.15's wheel needs at import that the toolkit lacks
   py -m pip install -q --no-deps nvidia-cusparselt-cu13==0.8.1 nvidia-nvshmem-cu13==3.7.2 \
       "nvidia-cufile==1.17.1.22.*" nvidia-nccl-cu13==2.30.7 >&2
