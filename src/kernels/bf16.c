@@ -43,8 +43,24 @@ bool rt_cpu_has_vnni(void) {
 #endif
 }
 
+/* rt_f32_to_bf16 (core/tensor.c) as bits in the high half, branch-free so loops
+ * vectorise: round to nearest even, NaN kept quiet. */
+static inline uint32_t rne_bits(float f) {
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    uint32_t r = (u + 0x7fffu + ((u >> 16) & 1u)) & 0xffff0000u, nan = (u | 0x00400000u) & 0xffff0000u;
+    return (u & 0x7fffffffu) > 0x7f800000u ? nan : r;
+}
+static inline uint16_t rne16(float f) { return (uint16_t)(rne_bits(f) >> 16); }
+
 void rt_k_round_bf16(float *y, const float *x, int64_t n) {
-    for (int64_t i = 0; i < n; i++) y[i] = rt_bf16_to_f32(rt_f32_to_bf16(x[i]));
+#pragma omp simd
+    for (int64_t i = 0; i < n; i++) {
+        uint32_t b = rne_bits(x[i]);
+        float f;
+        memcpy(&f, &b, 4);
+        y[i] = f;
+    }
 }
 
 /* ---------------------------------------------------------------- packing */
@@ -55,13 +71,20 @@ static int64_t panels(int64_t N) { return (N + NR - 1) / NR; }
 static void pack_pairs(uint16_t *p, const float *B, int64_t ldb, bool tb, int64_t N, int64_t K, int64_t Kp,
                        int64_t pan) {
     uint16_t *d = p + pan * (Kp / 2) * NR * 2;
-    for (int64_t kk = 0; kk < Kp / 2; kk++)
-        for (int64_t j = 0; j < NR; j++)
-            for (int e = 0; e < 2; e++) {
-                int64_t n = pan * NR + j, k = 2 * kk + e;
-                float v = (n < N && k < K) ? (tb ? B[n * ldb + k] : B[k * ldb + n]) : 0.0f;
-                d[(kk * NR + j) * 2 + e] = rt_f32_to_bf16(v);
-            }
+    for (int64_t j = 0; j < NR; j++) {
+        int64_t n = pan * NR + j;
+        if (n >= N) {
+            for (int64_t kk = 0; kk < Kp / 2; kk++) d[(kk * NR + j) * 2] = d[(kk * NR + j) * 2 + 1] = 0;
+            continue;
+        }
+        if (tb) {   /* column n of op(B) is row n of B: contiguous reads */
+            const float *r = B + n * ldb;
+            for (int64_t k = 0; k < K; k++) d[((k >> 1) * NR + j) * 2 + (k & 1)] = rne16(r[k]);
+        } else {
+            for (int64_t k = 0; k < K; k++) d[((k >> 1) * NR + j) * 2 + (k & 1)] = rne16(B[k * ldb + n]);
+        }
+        if (K & 1) d[((K >> 1) * NR + j) * 2 + 1] = 0;
+    }
 }
 
 rt_status rt_bf16_pack(rt_bf16_w *w, const float *W, int64_t N, int64_t K, bool native) {
@@ -94,7 +117,7 @@ int64_t rt_bf16_act_size(const rt_bf16_w *w, int64_t M) {
 static void cvt_rows(uint16_t *out, const float *A, int64_t rs, int64_t ks, int64_t M, int64_t K, int64_t Kp) {
     for (int64_t i = 0; i < M; i++) {
         uint16_t *o = out + i * Kp;
-        for (int64_t k = 0; k < K; k++) o[k] = rt_f32_to_bf16(A[i * rs + k * ks]);
+        for (int64_t k = 0; k < K; k++) o[k] = rne16(A[i * rs + k * ks]);
         for (int64_t k = K; k < Kp; k++) o[k] = 0;
     }
 }
