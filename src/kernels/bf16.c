@@ -92,7 +92,7 @@ rt_status rt_bf16_pack(rt_bf16_w *w, const float *W, int64_t N, int64_t K, bool 
     w->N = N; w->K = K; w->Kp = (K + 1) & ~(int64_t)1;
     w->native = native && rt_cpu_has_bf16();
     if (w->native) {
-        w->p = aligned_alloc(64, (size_t)(panels(N) * w->Kp * NR * 2 + 32) / 32 * 64);
+        w->p = aligned_alloc(64, ((size_t)(panels(N) * w->Kp * NR) * 2 + 63) / 64 * 64);
         if (!w->p) return rt_errorf(RT_ENOMEM, "bf16 pack: out of memory for [%lld, %lld]", (long long)N, (long long)K);
 #pragma omp parallel for schedule(static) if (N * K > 65536)
         for (int64_t pan = 0; pan < panels(N); pan++) pack_pairs(w->p, W, K, true, N, K, w->Kp, pan);
