@@ -201,3 +201,20 @@ T.test("finetune.lua --bf16 trains and evaluates; --eval_only --int8 / --bf16 on
     "--output_dir", T.tmpdir(), "--bf16", "--int8" }) end, "not both")
   Trainer.remove_tree(dir)
 end)
+
+T.test("prepacked fp32 / bf16 / int8 inference gives the same bits on 1 and 2 threads", function()
+  local m = rt.model.new(base, {seed = 21})
+  m:eval()
+  local inp = batch(3, 17, 22)
+  local n0 = rt.get_threads and rt.get_threads() or 2
+  for _, p in ipairs({"fp32", "bf16", "int8"}) do
+    m:to(p)
+    rt.set_threads(1)
+    local a = m:infer(inp).last_hidden_state
+    rt.set_threads(2)
+    local b = m:infer(inp).last_hidden_state
+    T.near(a, b, 0, p)
+  end
+  rt.set_threads(n0)
+  m:to()
+end)
