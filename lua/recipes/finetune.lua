@@ -196,7 +196,9 @@ local function main(args)
   local ebs = o.eval_batch_size
   local function evaluate(m, examples)
     local preds, golds, loss_sum, nb = {}, {}, 0, 0
-    m:to(eval_prec)   -- packs the current weights (bf16 / int8) for m:infer
+    -- bf16 / int8: pack the current weights for m:infer; fp32 reads the live weights
+    -- (batches of eval_batch_size rows gain little from a packed copy of the model)
+    m:to(eval_prec == "fp32" and "live" or eval_prec)
     rt.no_grad(function()
       for s = 1, #examples, ebs do
         local list = {}
