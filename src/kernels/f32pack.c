@@ -73,10 +73,13 @@ kern(int mr, float *C, int64_t ldc, const float *a, int64_t lda, const float *bp
 static TGT void gemm_native(float *C, int64_t ldc, const float *A, int64_t lda, const rt_f32_w *w, int64_t M,
                             int64_t n0, int64_t n1) {
     int64_t K = w->K;
-    /* row blocks outside, so a block of A stays in L1 across the panels */
-    for (int64_t i0 = 0; i0 < M; i0 += MR) {
+    /* blocks of MB rows (in L2) x the slice's panels; within a block, 8-row strips */
+    enum { MB = 64 };
+    for (int64_t b0 = 0; b0 < M; b0 += MB)
+    for (int64_t j0 = n0; j0 < n1; j0 += NR)
+    for (int64_t i0 = b0; i0 < M && i0 < b0 + MB; i0 += MR) {
         int64_t mr = M - i0 < MR ? M - i0 : MR;
-        for (int64_t j0 = n0; j0 < n1; j0 += NR) {
+        {
             const float *bp = w->p + (j0 / NR) * K * NR;
             int64_t nc = (n1 < w->N ? n1 : w->N) - j0;
             if (nc > NR) nc = NR;
