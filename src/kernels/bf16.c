@@ -189,8 +189,18 @@ kern(int mr, float *C, int64_t ldc, const uint16_t *a, int64_t Kp, const uint16_
 }
 
 /* C[M, n0:n1) over a packed panel range; rows of a are Kp apart. */
+static TGT void gemm_block(float *C, int64_t ldc, const uint16_t *a, const uint16_t *p, int64_t Kp, int64_t M,
+                           int64_t N, int64_t n0, int64_t n1, float alpha, float beta);
+
+/* Blocks of 64 rows (in L2) x the panels of [n0, n1). */
 static TGT void gemm_native(float *C, int64_t ldc, const uint16_t *a, const uint16_t *p, int64_t Kp, int64_t M,
                             int64_t N, int64_t n0, int64_t n1, float alpha, float beta) {
+    for (int64_t b0 = 0; b0 < M; b0 += 64)
+        gemm_block(C + b0 * ldc, ldc, a + b0 * Kp, p, Kp, M - b0 < 64 ? M - b0 : 64, N, n0, n1, alpha, beta);
+}
+
+static TGT void gemm_block(float *C, int64_t ldc, const uint16_t *a, const uint16_t *p, int64_t Kp, int64_t M,
+                           int64_t N, int64_t n0, int64_t n1, float alpha, float beta) {
     for (int64_t j0 = n0; j0 < n1; j0 += NR) {
         const uint16_t *bp = p + (j0 / NR) * (Kp / 2) * NR * 2;
         int64_t nc = (n1 < N ? n1 : N) - j0;

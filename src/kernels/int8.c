@@ -133,8 +133,18 @@ kern(int mr, float *C, int64_t ldc, const uint8_t *a, int64_t Kp, const int8_t *
     }
 }
 
+static TGT void vnni_block(float *C, int64_t ldc, const uint8_t *aq, const float *s, const rt_i8_w *w, int64_t M,
+                           int64_t n0, int64_t n1);
+
+/* Blocks of 64 rows (in L2) x the panels of [n0, n1). */
 static TGT void gemm_vnni(float *C, int64_t ldc, const uint8_t *aq, const float *s, const rt_i8_w *w, int64_t M,
                           int64_t n0, int64_t n1) {
+    for (int64_t b0 = 0; b0 < M; b0 += 64)
+        vnni_block(C + b0 * ldc, ldc, aq + b0 * w->Kp, s + b0, w, M - b0 < 64 ? M - b0 : 64, n0, n1);
+}
+
+static TGT void vnni_block(float *C, int64_t ldc, const uint8_t *aq, const float *s, const rt_i8_w *w, int64_t M,
+                           int64_t n0, int64_t n1) {
     int64_t Kp = w->Kp;
     for (int64_t j0 = n0; j0 < n1; j0 += NR) {
         const int8_t *bp = w->q + (j0 / NR) * (Kp / 4) * NR * 4;
