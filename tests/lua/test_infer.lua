@@ -218,3 +218,25 @@ T.test("prepacked fp32 / bf16 / int8 inference gives the same bits on 1 and 2 th
   rt.set_threads(n0)
   m:to()
 end)
+
+T.test("pretrain.lua --bf16 trains under autocast on the toy TFRecords (loss close to fp32)", function()
+  local toy = T.seed("pretrain-toy/tf_examples_00.tfrecord")
+  local recipe = assert(loadfile("lua/recipes/pretrain.lua"))
+  local dir = T.tmpdir()
+  local f = assert(io.open(dir .. "/config.json", "wb"))
+  f:write([[{"vocab_size": 30522, "hidden_size": 16, "num_hidden_layers": 1, "num_attention_heads": 2,
+    "intermediate_size": 24, "type_vocab_size": 2}]])
+  f:close()
+  local res = {}
+  for _, p in ipairs({"fp32", "bf16"}) do
+    local args = {"--bert_config_file=" .. dir .. "/config.json", "--input_file=" .. toy, "--output_dir=" .. dir .. "/" .. p,
+      "--do_train=True", "--do_eval=True", "--train_batch_size=16", "--num_train_steps=2", "--num_warmup_steps=1",
+      "--save_formats=safetensors", "--progress=false", "--seed=3"}
+    if p == "bf16" then args[#args + 1] = "--bf16=True" end
+    res[p] = recipe(table.unpack(args))
+  end
+  T.eq(res.bf16.step, 2)
+  T.eq(rt.autocast_dtype(), "fp32")
+  T.near(res.bf16.eval.masked_lm_loss, res.fp32.eval.masked_lm_loss, 1e-2)
+  os.execute("rm -rf '" .. dir .. "'")
+end)
