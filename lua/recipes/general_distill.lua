@@ -47,6 +47,7 @@ local SPEC = {
   { "resume", false, "continue from the newest OUT/checkpoint-N, bit-identical to an uninterrupted run (retort)", type = "bool" },
   { "max_steps", nil, "stop after this many optimizer steps (retort)", type = "int" },
   { "threads", 0, "compute threads (retort; 0 = all cores)", type = "int" },
+  { "bf16", false, "retort: bf16 GEMMs under rt.autocast (fp32 master weights; no loss scaling needed with bf16, the non-finite check stays)", type = "bool" },
   { "keep_checkpoints", 2, "resumable checkpoints kept (retort)", type = "int" },
   { "progress", "auto", "progress bar: auto | true | false (retort)", choices = { "auto", "true", "false" } },
 }
@@ -321,7 +322,8 @@ local function main(args)
   end
   io.stderr:write(string.format("general_distill: %d examples over %d epochs, %d steps (batch %d = %d x %d), map %s\n",
     total_examples, epochs, t_total, o.train_batch_size, micro, ga, DC.describe_map(maps)))
-  local summary = tr:fit()
+  local summary   -- --bf16: the training GEMMs in bf16 (retort departure)
+  if o.bf16 then summary = rt.autocast("bf16", function() return tr:fit() end) else summary = tr:fit() end
   if summary.stopped == "nonfinite" then error(summary.error, 0) end
   if summary.stopped == "interrupted" then
     io.stderr:write("general_distill: interrupted; continue with --resume (", tostring(summary.checkpoint), ")\n")

@@ -48,6 +48,7 @@ local SPEC = {
   { "keep_checkpoints", 2, "checkpoints kept", type = "int" },
   { "save_formats", "safetensors,bin,tf", "final model formats (comma-separated: safetensors, bin, tf)" },
   { "threads", 0, "CPU threads (0: all)", type = "int" },
+  { "bf16", false, "retort: bf16 GEMMs under rt.autocast (fp32 master weights; no loss scaling needed with bf16, the non-finite check stays)", type = "bool" },
   { "progress", "auto", "progress bar: auto | true | false" },
 }
 
@@ -158,7 +159,8 @@ local function main(args)
       resume = o.resume, desc = "pretrain",
       progress = progress_opt,
     }
-    local summary = tr:fit()
+    local summary   -- --bf16: the training GEMMs in bf16 (retort departure)
+    if o.bf16 then summary = rt.autocast("bf16", function() return tr:fit() end) else summary = tr:fit() end
     step = tr.step
     result.train = summary
     result.step = step

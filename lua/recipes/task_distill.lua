@@ -72,6 +72,7 @@ local SPEC = {
   { "keep_checkpoints", 1, "resumable checkpoints to keep", type = "int" },
   { "resume", false, "continue from the newest checkpoint in --output_dir", type = "bool" },
   { "threads", nil, "CPU threads", type = "int" },
+  { "bf16", false, "retort: bf16 GEMMs under rt.autocast (fp32 master weights; no loss scaling needed with bf16, the non-finite check stays)", type = "bool" },
   { "progress", "auto", "progress bar: auto | true | false", choices = { "auto", "true", "false" } },
   { "quiet", false, "fewer messages", type = "bool" },
 }
@@ -409,7 +410,8 @@ local function main(args)
     tr.optimizer = rt.optim.bertadam(student, { lr = o.learning_rate, schedule = "warmup_linear",
                                                 warmup = o.warmup_proportion, total_steps = T, weight_decay = wd })
   end
-  local summary = tr:fit()
+  local summary   -- --bf16: the training GEMMs in bf16 (retort departure)
+  if o.bf16 then summary = rt.autocast("bf16", function() return tr:fit() end) else summary = tr:fit() end
   if summary.stopped == "nonfinite" then error("task_distill: " .. tostring(summary.error), 0) end
   if stage == 1 then TD.save_model(student, o.output_dir, tok, not regression and labels or nil) end
   local final = tr.last_eval or {}
