@@ -56,6 +56,7 @@ void rtl_open_sys(lua_State *L, int rt);       /* rt.sys: files, directories, cl
 /* Add the deprecated rt._optim aliases of rt.sys functions to the table at index t. */
 void rtl_sys_aliases(lua_State *L, int t);
 void rtl_open_help(lua_State *L, int rt);      /* rt.doc, help */
+void rtl_open_dist(lua_State *L, int rt);      /* rt.dist: ranks and collectives (MPI) */
 
 /* Build the whole `rt` table (all modules) and leave it on the stack. Used by
  * the `retort.core` preload and by tests. */
