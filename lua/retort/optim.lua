@@ -1,6 +1,6 @@
 -- retort.optim (rt.optim): optimizers with parameter groups, learning-rate
 -- schedules and gradient clipping. The arithmetic runs in C, one pass per
--- parameter tensor (rt._optim kernels, src/kernels/optim.c); this file holds the
+-- parameter tensor (rt._optim kernels, src/optim/update.c); this file holds the
 -- bookkeeping: groups, state, schedules, state_dict.
 --
 --   opt = rt.optim.adamw(model, {lr = 2e-5, weight_decay = 0.01, warmup = 0.1,

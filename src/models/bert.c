@@ -174,10 +174,6 @@ int64_t rt_model_num_parameters(const rt_model *m) {
 
 /* ---------------------------------------------------------------- forward */
 
-rt_tensor *rt_apply_act(rt_act a, rt_tensor *x) {
-    return rt_unary(a == RT_ACT_GELU ? RT_GELU : a == RT_ACT_GELU_TANH ? RT_GELU_TANH : RT_RELU, x);
-}
-
 /* x [B,S,H] -> [B,N,S,d] (view) */
 static rt_tensor *split_heads(rt_tensor *x, int N) {
     int64_t sh[4] = {x->shape[0], x->shape[1], N, x->shape[2] / N};

@@ -321,3 +321,27 @@ T.test("key fix-ups: module. prefix and TinyBERT v2 fit_denses.0", function()
   T.eq((a.fit_hidden_states[3] - b.fit_hidden_states[3]):abs():max():item(), 0)
   os.execute("rm -rf '" .. dir .. "'")
 end)
+
+T.test("forward failing on a later field leaks nothing (200 calls, rt.memory)", function()
+  local m = rt.model.new(tiny)
+  local held = rt.tensor({{2, 5, 7}}, "i64")
+  local function bad(i)
+    if i % 3 == 0 then   -- a table (converted) and a Tensor (retained) before a bad field
+      return m:forward{input_ids = {{2, 5, 7, 9}}, token_type_ids = held, attention_mask = "bad"}
+    elseif i % 3 == 1 then
+      return m:forward{input_ids = held, mlm_positions = {{0, 1}}, labels = true}
+    end
+    return m:forward{token_type_ids = {{0, 0, 0}}, attention_mask = held}   -- no input_ids
+  end
+  collectgarbage(); collectgarbage()
+  local start = rt.memory().live
+  for i = 1, 200 do
+    local ok, err = pcall(bad, i)
+    T.ok(not ok)
+    T.ok(tostring(err):find("forward: ", 1, true), tostring(err))
+  end
+  collectgarbage(); collectgarbage()
+  T.eq(rt.memory().live - start, 0)
+  local out = m:forward{input_ids = held}   -- and a good call still works
+  T.eq(out.last_hidden_state:shape()[3], 8)
+end)
