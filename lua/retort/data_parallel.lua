@@ -8,11 +8,15 @@
 --   * data: rank r takes every size-th example of the common shuffled order, so a
 --     global batch of B examples is B/size per rank (pre-built `train_batches`: rank r
 --     takes every size-th batch, the global batch is size x the batch, as Horovod);
+--   * each micro-batch loss is weighted by size x (this rank's examples) / (the global
+--     micro-batch's), so that unequal shards (a batch not divisible by size, the last
+--     batch of an epoch; a rank left without an example skips the micro-batch) average
+--     to the global batch's mean loss exactly;
 --   * each optimizer step (after gradient accumulation, never inside it): the
 --     gradients of the trainable parameters are averaged through one fusion buffer
---     (tensor fusion, `bucket_bytes`, default 64 MiB), weighted by the examples each
---     rank saw, so the clipping norm and the update are those of the global batch;
---     loss, loss terms, tokens and examples are aggregated in one small allreduce;
+--     (tensor fusion, `bucket_bytes`, default 64 MiB), so the clipping norm and the
+--     update are those of the global batch; loss, loss terms, tokens and examples are
+--     aggregated in one small allreduce;
 --   * rank 0 alone logs, shows the bar, evaluates (the metrics are broadcast, so every
 --     rank takes the same early-stopping decision) and saves; on resume every rank
 --     reads the checkpoint rank 0 names (a file system all ranks see).
@@ -106,50 +110,46 @@ end
 --- dp:broadcast_string(s) -> rank 0's s on every rank.
 function DP:broadcast_string(s) return D.broadcast_string(s or "", 0) end
 
---- dp:shard(a, b) -> the example positions a..b of a global batch this rank takes.
+--- dp:shard(a, b) -> the positions of the global batch a..b this rank takes, and the
+--- weight of its loss: size x its share of the examples (1 for equal shards).
 function DP:shard(a, b)
   local out = {}
   for j = a + self.rank, b, self.size do out[#out + 1] = j end
-  return out
+  local n = b - a + 1
+  return out, (#out * self.size == n) and 1.0 or #out * self.size / n
 end
 
---- dp:reduce_step(trainer, loss_sum, terms, ntok, nex) -> the global loss_sum (a mean
---- over ranks weighted by examples), terms, tokens and examples, after averaging the
---- gradients of the trainer's optimizer parameters across ranks.
+--- dp:reduce_step(trainer, loss_sum, terms, ntok, nex) -> the global loss_sum, terms,
+--- tokens and examples, after averaging the gradients of the trainer's optimizer
+--- parameters across ranks (the losses arrive already weighted by dp:weight).
 function DP:reduce_step(tr, loss_sum, terms, ntok, nex)
   local s0 = D.stats().seconds
   local items = {}
   for _, g in ipairs(tr.optimizer.param_groups) do for _, it in ipairs(g.items) do items[#items + 1] = it.t end end
+  -- the loss terms rank 0 has (rank 0 always has examples; a rank without any sends 0)
   local keys = {}
   for k in pairs(terms) do keys[#keys + 1] = k end
   table.sort(keys)
-  local nums = { nex, ntok, nex > 0 and 0 or 1 }
+  local klist = D.broadcast_string(table.concat(keys, "\n"), 0)
+  keys = {}
+  for k in klist:gmatch("[^\n]+") do keys[#keys + 1] = k end
+  local nums = { nex, ntok, loss_sum }
+  for i, k in ipairs(keys) do nums[3 + i] = terms[k] or 0 end
   local base = #nums
   for i, t in ipairs(items) do nums[base + i] = t.grad and 1 or 0 end
   local red = D.allreduce_numbers(nums, "sum")
-  local N, tokens, unknown = red[1], red[2], red[3]
-  -- weight of this rank: its share of the examples (1 when every rank saw as many)
-  local w = 1.0
-  if unknown == 0 and N > 0 and nex * self.size ~= N then w = nex * self.size / N end
   local list = {}
   for i, t in ipairs(items) do
-    local have = red[base + i]
-    if have > 0 then
-      if not t.grad then t.grad = rt.zeros(t:shape()) end   -- unused here, used on another rank
-      local g = t.grad
-      if w ~= 1.0 then K.scale_(g, w) end
-      list[#list + 1] = g
+    if red[base + i] > 0 then
+      if not t.grad then t.grad = rt.zeros(t:shape()) end   -- no gradient here, one on another rank
+      list[#list + 1] = t.grad
     end
   end
   D.allreduce_list(list, "mean", self.bucket_bytes)
-  -- metrics: the loss and the terms are per-rank means, weighted like the gradients
-  local m = { loss_sum * w }
-  for i, k in ipairs(keys) do m[1 + i] = terms[k] * w end
-  m = D.allreduce_numbers(m, "mean")
   local out_terms = {}
-  for i, k in ipairs(keys) do out_terms[k] = m[1 + i] end
+  for i, k in ipairs(keys) do out_terms[k] = red[3 + i] / self.size end
   self.comm_s = D.stats().seconds - s0
-  return m[1], out_terms, tokens, N
+  return red[3] / self.size, out_terms, red[2], red[1]
 end
 
 --- dp:eval_on_root(fn, ...) -> fn's numeric results, computed on rank 0 and broadcast

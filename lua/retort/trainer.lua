@@ -171,9 +171,6 @@ function Trainer:epoch_batches(epoch)
   end
   local n = #self.train
   if self.drop_last then return n // self.batch_size end
-  -- data parallel: a last batch too small to give every rank an example is dropped
-  local dp = self.dist
-  if dp and n % self.batch_size > 0 and n % self.batch_size < dp.size then return n // self.batch_size end
   return (n + self.batch_size - 1) // self.batch_size
 end
 
@@ -198,8 +195,11 @@ function Trainer:get_batch(epoch, i)
   local list = {}
   local a = (i - 1) * self.batch_size + 1
   local b = math.min(i * self.batch_size, #self.train)
-  if self.dist then
-    for _, j in ipairs(self.dist:shard(a, b)) do list[#list + 1] = self.train[self._perm and self._perm[j] or j] end
+  if self.dist then   -- this rank's share; nil when it has no example of this batch
+    local pos, w = self.dist:shard(a, b)
+    self._dp_weight = w
+    if #pos == 0 then return nil end
+    for _, j in ipairs(pos) do list[#list + 1] = self.train[self._perm and self._perm[j] or j] end
   else
     for j = a, b do list[#list + 1] = self.train[self._perm and self._perm[j] or j] end
   end
@@ -364,7 +364,10 @@ function Trainer:train_step(nb)
   local compute = 0
   for _ = 1, accum do
     self.batch_pos = self.batch_pos + 1
+    self._dp_weight = nil
     local batch = self:get_batch(self.epoch, self.batch_pos)
+    if batch == nil and self.dist then goto next_micro end   -- data parallel: no example on this rank
+    do
     local c0 = K.now()
     local loss, terms, ntokens, nexamples = self.step_fn(model, batch, self)
     local lv = num(loss)
@@ -373,12 +376,16 @@ function Trainer:train_step(nb)
         tostring(lv), self.step + 1, self.epoch, self.batch_pos) })
     end
     if accum > 1 then loss = loss * (1 / accum) end
+    local w = self._dp_weight   -- data parallel with unequal shards: this rank's share
+    if w and w ~= 1 then loss = loss * w; lv = lv * w end
     loss:backward()
     compute = compute + (K.now() - c0)
     loss_sum = loss_sum + lv
-    for k, v in pairs(terms or {}) do terms_sum[k] = (terms_sum[k] or 0) + num(v) end
+    for k, v in pairs(terms or {}) do terms_sum[k] = (terms_sum[k] or 0) + num(v) * (w or 1) end
     ntok = ntok + (ntokens or 0)
     nex = nex + (nexamples or (type(batch) == "table" and batch.size) or 0)
+    end
+    ::next_micro::
   end
   -- data parallel: average the gradients (the step's only gradient sync) and the metrics
   if self.dist then loss_sum, terms_sum, ntok, nex = self.dist:reduce_step(self, loss_sum, terms_sum, ntok, nex) end

@@ -1,0 +1,52 @@
+-- A tiny Trainer run (linear regression, no data files) for the 2-rank tests, run as
+--   [mpirun -np N] retort tests/mpi/toy_trainer.lua OUT MODE [batch accum steps]
+-- MODE: train       train and (rank 0) save OUT/params.safetensors
+--       mismatch    rank r's model has 3 + r outputs (the start check must refuse)
+--       seed        rank r uses seed 7 + r
+--       error       rank 1 raises an error at step 3
+--       kill        rank 0 writes OUT/rank0.pid; rank 1 sends itself SIGKILL at step 3
+local out, mode = arg[1], arg[2] or "train"
+local batch, accum, steps = tonumber(arg[3] or 16), tonumber(arg[4] or 1), tonumber(arg[5] or 10)
+local Trainer = require "retort.trainer"
+local rank = rt.dist.rank()
+rt.set_threads(1)
+
+-- data: 61 examples x in R^4, y = A x + noise (the same on every rank: seeded)
+rt.manual_seed(1234)
+local X, Y = rt.randn(61, 4), rt.randn(61, 3)
+local xs, ys = X:totable(), Y:totable()
+local train = {}
+for i = 1, 61 do train[i] = { x = xs[i], y = ys[i] } end
+
+local nout = mode == "mismatch" and 3 + rank or 3
+rt.manual_seed(99 + rank)               -- different initial weights per rank: rank 0's win
+local params = { w = rt.randn(nout, 4):requires_grad(), b = rt.zeros(nout):requires_grad() }
+
+local tr = Trainer.new {
+  model = params, train = train, batch_size = batch // accum, grad_accum = accum, max_steps = steps, epochs = 100,
+  seed = mode == "seed" and 7 + rank or 7, progress = false,
+  optim = { name = "adamw", lr = 0.05, weight_decay = 0.01, max_grad_norm = 0.5 },
+  collate = function(list)
+    local x, y = {}, {}
+    for i, e in ipairs(list) do x[i], y[i] = e.x, e.y end
+    return { x = rt.tensor(x), y = rt.tensor(y), size = #list }
+  end,
+  step_fn = function(p, b, t)
+    if mode == "error" and rank == 1 and t.step + 1 == 3 then error("toy: a failure on purpose") end
+    if mode == "kill" and t.step + 1 == 3 and rank == 1 then
+      local f = io.open("/proc/self/stat"); local pid = f:read("a"):match("^(%d+)"); f:close()
+      os.execute("kill -9 " .. pid)
+    end
+    local pred = rt.F.linear(b.x, p.w, p.b)
+    return rt.F.mse(pred, b.y), nil, nil, b.size
+  end,
+}
+if mode == "kill" and rank == 0 then
+  local f = io.open("/proc/self/stat"); local pid = f:read("a"):match("^(%d+)"); f:close()
+  rt.sys.atomic_write(out .. "/rank0.pid", pid .. "\n")
+end
+local s = tr:fit()
+if rank == 0 then
+  rt.save(out .. "/params.safetensors", { w = params.w, b = params.b })
+  print(string.format("toy: step %d loss %.6f ranks %d", s.step, tr.last_record.loss, rt.dist.size()))
+end
