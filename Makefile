@@ -104,7 +104,7 @@ test-mpi:
 	@bash scripts/install-deps.sh --mpi
 	@$(MAKE) --no-print-directory build/retort
 	@$(MAKE) --no-print-directory MPI=1 build-mpi/retort
-	@RETORT_BIN=build/retort NO_COLOR=1 build/retort tests/lua/run.lua tests/lua/test_dist_mpi.lua
+	@RETORT_BIN=build/retort NO_COLOR=1 build/retort tests/lua/run.lua tests/lua/test_dist.lua
 
 asan:
 	@bash scripts/install-deps.sh --test

@@ -1,12 +1,15 @@
 -- A tiny Trainer run (linear regression, no data files) for the 2-rank tests, run as
---   [mpirun -np N] retort tests/mpi/toy_trainer.lua OUT MODE [batch accum steps]
+--   [mpirun -np N] retort tests/mpi/toy_trainer.lua OUT MODE [batch accum steps [RUN_DIR]]
+-- RUN_DIR: the Trainer's output_dir (checkpoints every 4 steps, resume = true)
 -- MODE: train       train and (rank 0) save OUT/params.safetensors
 --       mismatch    rank r's model has 3 + r outputs (the start check must refuse)
 --       seed        rank r uses seed 7 + r
 --       error       rank 1 raises an error at step 3
+--       interrupt   every rank stops at step 6 as Ctrl-C would (checkpoint, then resume)
 --       kill        rank 0 writes OUT/rank0.pid; rank 1 sends itself SIGKILL at step 3
 local out, mode = arg[1], arg[2] or "train"
 local batch, accum, steps = tonumber(arg[3] or 16), tonumber(arg[4] or 1), tonumber(arg[5] or 10)
+local run_dir = arg[6]
 local Trainer = require "retort.trainer"
 local rank = rt.dist.rank()
 rt.set_threads(1)
@@ -25,6 +28,7 @@ local params = { w = rt.randn(nout, 4):requires_grad(), b = rt.zeros(nout):requi
 local tr = Trainer.new {
   model = params, train = train, batch_size = batch // accum, grad_accum = accum, max_steps = steps, epochs = 100,
   seed = mode == "seed" and 7 + rank or 7, progress = false,
+  output_dir = run_dir, save_every = run_dir and 4 or nil, resume = run_dir ~= nil,
   optim = { name = "adamw", lr = 0.05, weight_decay = 0.01, max_grad_norm = 0.5 },
   collate = function(list)
     local x, y = {}, {}
@@ -32,6 +36,7 @@ local tr = Trainer.new {
     return { x = rt.tensor(x), y = rt.tensor(y), size = #list }
   end,
   step_fn = function(p, b, t)
+    if mode == "interrupt" and t.step + 1 == 6 then error("interrupted", 0) end
     if mode == "error" and rank == 1 and t.step + 1 == 3 then error("toy: a failure on purpose") end
     if mode == "kill" and t.step + 1 == 3 and rank == 1 then
       local f = io.open("/proc/self/stat"); local pid = f:read("a"):match("^(%d+)"); f:close()

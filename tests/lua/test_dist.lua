@@ -1,0 +1,209 @@
+-- rt.dist and the data-parallel Trainer (issue 18). The first tests run in every
+-- build (one process: rank 0 of 1, collectives are no-ops). The rest start 2 ranks
+-- on this machine with the MPI build (build-mpi/retort, `make MPI=1`) and mpirun;
+-- they are skipped when either is missing (`make test-mpi` installs Open MPI and
+-- builds it). Dropout is off in the equivalence runs (each rank draws its own masks,
+-- so masks cannot match a 1-process run); the data order, shards, loss weights and
+-- gradient average are what is compared.
+local T = require "retort.test"
+
+local BIN = os.getenv("RETORT_BIN") or "build/retort"
+local MPI_BIN = os.getenv("RETORT_MPI_BIN") or "build-mpi/retort"
+local function q(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
+local function sh(cmd)
+  local f = io.popen("(" .. cmd .. ") 2>&1; echo \"::rc=$?\"")
+  local out = f:read("a")
+  f:close()
+  local body, rc = out:match("^(.-)::rc=(%d+)%s*$")
+  return body, tonumber(rc)
+end
+local function has(out, s) T.ok(out:find(s, 1, true), "expected '" .. s .. "' in:\n" .. out) end
+local tmp = T.tmpdir()
+local n = 0
+local function fresh() n = n + 1; local d = tmp .. "/r" .. n; os.execute("mkdir -p " .. q(d)); return d end
+
+---------------------------------------------------------------------------
+-- one process
+---------------------------------------------------------------------------
+T.test("one process: rank 0 of 1, collectives leave their arguments as they are", function()
+  local D = rt.dist
+  T.eq(D.rank(), 0); T.eq(D.size(), 1)
+  local t = rt.tensor{ 1, 2, 3 }
+  T.ok(D.allreduce(t, "mean") == t)
+  T.near(t, rt.tensor{ 1, 2, 3 }, 0)
+  local a, b = rt.ones(4), rt.full({ 2, 2 }, 3)
+  D.allreduce_list({ a, b }, "sum", 8)
+  T.near(b, rt.full({ 2, 2 }, 3), 0)
+  T.eq(D.allreduce_numbers({ 1.5, 2 }, "max")[1], 1.5)
+  T.eq(#D.allgather_numbers({ 4, 5 }), 2)
+  D.broadcast(t, 0)
+  T.eq(D.broadcast_string("abc", 0), "abc")
+  D.barrier()
+  T.raises(function() D.allreduce(t, "prod") end, 'op must be "sum", "mean", "min" or "max"')
+  T.raises(function() D.allreduce(rt.tensor({ 1 }, "i64")) end, "tensor must be f32")
+  T.raises(function() D.broadcast(t, 1) end, "root 1 out of range for 1 process")
+end)
+
+T.test("one process: the Trainer has no data-parallel state", function()
+  local Trainer = require "retort.trainer"
+  local p = { w = rt.zeros(2):requires_grad() }
+  local tr = Trainer.new{ model = p, train = { 1, 2 }, step_fn = function() end, progress = false }
+  T.eq(tr.dist, nil)
+end)
+
+---------------------------------------------------------------------------
+-- 2 ranks (MPI build)
+---------------------------------------------------------------------------
+local function exists(p) local f = io.open(p, "rb"); if f then f:close() end; return f ~= nil end
+local MPIRUN
+local function mpi(np)
+  if not exists(MPI_BIN) then T.skip("MPI build not available: no " .. MPI_BIN .. " (make test-mpi)") end
+  if MPIRUN == nil then
+    local v, rc = sh("mpirun --version")
+    if rc ~= 0 then MPIRUN = false
+    elseif v:find("Open MPI", 1, true) or v:find("OpenRTE", 1, true) then
+      -- loopback only, no core binding (a shared machine), root allowed (CI containers)
+      MPIRUN = "env OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_btl_tcp_if_include=lo "
+        .. "mpirun --oversubscribe --bind-to none -np "
+    else
+      MPIRUN = "mpirun -np "   -- MPICH's hydra
+    end
+  end
+  if not MPIRUN then T.skip("MPI build not available: no mpirun (make test-mpi)") end
+  return "timeout 60 " .. MPIRUN .. (np or 2) .. " " .. q(MPI_BIN) .. " "
+end
+
+local function rel_l2(fa, fb)
+  local a, b = rt.load(fa), rt.load(fb)
+  local num, den, cnt = 0, 0, 0
+  for k, t in pairs(a) do
+    T.ok(b[k], "missing " .. k .. " in " .. fb)
+    local d = t - b[k]
+    num = num + (d * d):sum():item(); den = den + (t * t):sum():item()
+    cnt = cnt + 1
+  end
+  T.ok(cnt > 0, "no tensors in " .. fa)
+  return math.sqrt(num / den)
+end
+
+T.test("MPI build without mpirun: one process", function()
+  mpi()
+  local out, rc = sh(q(MPI_BIN) .. " -e 'print(rt.dist.compiled(), rt.dist.rank(), rt.dist.size())'")
+  T.eq(rc, 0, out)
+  has(out, "true\t0\t1")
+end)
+
+T.test("2 and 3 ranks: allreduce (sum, mean, min, max), fused buckets, numbers, broadcast, barrier", function()
+  local out, rc = sh(mpi(2) .. "tests/mpi/collectives.lua")
+  T.eq(rc, 0, out)
+  for _, s in ipairs({ "ok allreduce sum", "ok fused mean", "ok allgather", "ok broadcast_string", "ok stats" }) do
+    has(out, s)
+  end
+  out, rc = sh(mpi(3) .. "tests/mpi/collectives.lua")
+  T.eq(rc, 0, out)
+  has(out, "ok fused mean")
+end)
+
+local function toy(d, mode, cfg, np, run)
+  local args = q(d) .. " " .. mode .. " " .. cfg .. (run and (" " .. q(run)) or "")
+  if np == 1 then return sh(q(BIN) .. " tests/mpi/toy_trainer.lua " .. args) end
+  return sh(mpi(np) .. "tests/mpi/toy_trainer.lua " .. args)
+end
+
+T.test("Trainer: 2 ranks = 1 rank (uneven shards, an empty shard, accumulation), <= 1e-6", function()
+  mpi()
+  -- 61 examples: batch 15 leaves a last batch of 1 (rank 1 has none), 16 x accum 2
+  -- gives micro-batches of 8 and a last one of 5 (3 + 2)
+  for _, cfg in ipairs({ "15 1 10", "16 2 10", "32 1 10" }) do
+    local a, b = fresh(), fresh()
+    local o1, r1 = toy(a, "train", cfg, 1)
+    T.eq(r1, 0, o1)
+    local o2, r2 = toy(b, "train", cfg, 2)
+    T.eq(r2, 0, o2)
+    has(o2, "ranks 2")
+    local e = rel_l2(a .. "/params.safetensors", b .. "/params.safetensors")
+    T.ok(e <= 1e-6, string.format("batch/accum/steps %s: relative L2 difference %.3g", cfg, e))
+  end
+end)
+
+T.test("Trainer: 2 ranks stopped at step 5 and resumed end like an uninterrupted run", function()
+  mpi()
+  local a, b = fresh(), fresh()
+  local o, rc = toy(a, "train", "14 2 10", 2, a .. "/run")
+  T.eq(rc, 0, o)
+  o, rc = toy(b, "interrupt", "14 2 10", 2, b .. "/run")
+  T.eq(rc, 0, o)
+  T.ok(exists(b .. "/run/checkpoint-5/trainer_state.json"), "no checkpoint-5:\n" .. o)
+  o, rc = toy(b, "train", "14 2 10", 2, b .. "/run")
+  T.eq(rc, 0, o)
+  T.eq(rel_l2(a .. "/params.safetensors", b .. "/params.safetensors"), 0)
+  -- rank 0 alone logged: one line per step
+  local lines = 0
+  for _ in io.lines(b .. "/run/log.jsonl") do lines = lines + 1 end
+  T.eq(lines, 10)
+end)
+
+T.test("a model or option that differs across ranks is refused at the start, naming both", function()
+  local d = fresh()
+  local out, rc = toy(d, "mismatch", "16 1 4", 2)
+  T.ok(rc ~= 0 and rc ~= 124, "rc " .. tostring(rc) .. "\n" .. out)
+  has(out, "data parallel: the ranks differ")
+  has(out, "parameter count: rank 0 has 15, rank 1 has 20")
+  out, rc = toy(d, "seed", "16 1 4", 2)
+  T.ok(rc ~= 0 and rc ~= 124, out)
+  has(out, "seed: rank 0 has 7, rank 1 has 8")
+end)
+
+T.test("an error on rank 1 ends both ranks with the rank and the message (no hang)", function()
+  local out, rc = toy(fresh(), "error", "16 1 10", 2)
+  T.ok(rc ~= 0 and rc ~= 124, "rc " .. tostring(rc) .. " (124: still running after 60 s)\n" .. out)
+  has(out, "rank 1/2:")
+  has(out, "toy: a failure on purpose")
+end)
+
+T.test("kill -9 of rank 1: rank 0 is gone too, within the 60 s bound", function()
+  local d = fresh()
+  local out, rc = toy(d, "kill", "16 1 1000000", 2)
+  T.ok(rc ~= 0 and rc ~= 124, "rc " .. tostring(rc) .. " (124: still running after 60 s)\n" .. out)
+  local f = io.open(d .. "/rank0.pid")
+  T.ok(f, "rank 0 wrote no pid:\n" .. out)
+  local pid = f:read("l"); f:close()
+  -- gone: no /proc entry, or a zombie waiting for a reaper (containers without an init)
+  local st = io.open("/proc/" .. pid .. "/stat")
+  local state = st and st:read("a"):match("%) (%a)")
+  if st then st:close() end
+  T.ok(state == nil or state == "Z" or state == "X", "rank 0 (pid " .. pid .. ") still runs: state " .. tostring(state))
+  has(out, "signal 9")
+end)
+
+-- the recipes ---------------------------------------------------------------
+local function recipe_args(t)
+  local s = {}
+  for i, x in ipairs(t) do s[i] = q(x) end
+  return table.concat(s, " ")
+end
+
+T.test("finetune.lua: 2 ranks x batch 16 = 1 rank x batch 32 after 10 steps (<= 1e-6, dropout 0)", function()
+  mpi()
+  local data, vocab = T.seed("chnsenti"), T.seed("nezha-cn-base/vocab.txt")
+  local function a(out)
+    return recipe_args({ "--from_scratch", "--task", "chnsenti", "--data_dir", data, "--vocab_file", vocab,
+      "--output_dir", out, "--max_seq_length", "32", "--train_batch_size", "32", "--hidden_size", "32",
+      "--num_hidden_layers", "2", "--num_attention_heads", "2", "--dropout", "0", "--threads", "1",
+      "--max_steps", "10", "--learning_rate", "1e-3", "--progress", "false" })
+  end
+  local one, two = fresh() .. "/out", fresh() .. "/out"
+  local o1, r1 = sh(q(BIN) .. " lua/recipes/finetune.lua " .. a(one))
+  T.eq(r1, 0, o1)
+  local o2, r2 = sh(mpi(2) .. "lua/recipes/finetune.lua " .. a(two))
+  T.eq(r2, 0, o2)
+  local e = rel_l2(one .. "/checkpoint-10/model.safetensors", two .. "/checkpoint-10/model.safetensors")
+  T.ok(e <= 1e-6, string.format("relative L2 difference %.3g", e))
+  -- one result line (rank 0 prints), the log says 2 ranks
+  local _, count = o2:gsub("finetune chnsenti:", "")
+  T.eq(count, 1, o2)
+  local log = io.open(two .. "/log.jsonl"):read("a")
+  has(log, '"ranks":2')
+end)
+
+os.execute("rm -rf " .. q(tmp))
