@@ -21,6 +21,8 @@
 --     rank takes the same early-stopping decision) and saves; on resume every rank
 --     reads the checkpoint rank 0 names (a file system all ranks see).
 -- Only the Trainer's model is synchronised: a distillation teacher stays per rank.
+-- Each rank draws its own dropout masks (dp:fold_rng), so with dropout on, N ranks
+-- match one process in data order and averaging, not in masks.
 local rt = require "retort"
 local log = require "retort.log"
 local D = rt.dist
@@ -105,6 +107,15 @@ end
 function DP:broadcast_params(model)
   local names, map = sorted_params(model)
   for _, n in ipairs(names) do D.broadcast(map[n], 0) end
+end
+
+--- dp:fold_rng(): give ranks > 0 their own random stream (dropout masks differ across
+--- ranks): the default generator's seed is xor-ed with rank x 0x9E3779B97F4A7C15. A
+--- checkpoint keeps rank 0's stream; on resume the others fold it again.
+function DP:fold_rng()
+  if self.rank == 0 then return end
+  local seed, offset = K.rng_state()
+  K.set_rng_state(seed ~ (self.rank * 0x9E3779B97F4A7C15), offset)
 end
 
 --- dp:broadcast_string(s) -> rank 0's s on every rank.

@@ -466,7 +466,7 @@ function Trainer:fit()
       io.stderr:write(string.format("resume: no checkpoint in %s; starting at step 0\n", tostring(self.output_dir)))
     end
   end
-  if dp then dp:check(self); dp:broadcast_params(self.model) end
+  if dp then dp:check(self); dp:broadcast_params(self.model); dp:fold_rng() end
   local total = self:total_steps()
   local log_path = self.log_file
   if log_path == nil and self.output_dir then log_path = self.output_dir .. "/log.jsonl" end
