@@ -7,7 +7,8 @@
 --     rank 0's weights are broadcast to every rank;
 --   * data: rank r takes every size-th example of the common shuffled order, so a
 --     global batch of B examples is B/size per rank (pre-built `train_batches`: rank r
---     takes every size-th batch, the global batch is size x the batch, as Horovod);
+--     takes rows r+1, r+1+size, ... of every tensor of the batch whose first dimension
+--     is batch.size; the global batch stays the batch, where Horovod's is size x it);
 --   * each micro-batch loss is weighted by size x (this rank's examples) / (the global
 --     micro-batch's), so that unequal shards (a batch not divisible by size, the last
 --     batch of an epoch; a rank left without an example skips the micro-batch) average
@@ -128,6 +129,29 @@ function DP:shard(a, b)
   for j = a + self.rank, b, self.size do out[#out + 1] = j end
   local n = b - a + 1
   return out, (#out * self.size == n) and 1.0 or #out * self.size / n
+end
+
+--- dp:slice_batch(batch) -> this rank's rows of a pre-built batch table (every tensor
+--- whose first dimension is batch.size; other fields as they are; size updated) and the
+--- loss weight; nil when the rank has no row.
+function DP:slice_batch(b)
+  if b == nil then return nil, 1.0 end
+  local n = type(b) == "table" and math.tointeger(b.size)
+  if not n then
+    error("data parallel: train_batches must give batch tables with .size (the examples) to split them across ranks", 0)
+  end
+  local pos = {}
+  for j = self.rank, n - 1, self.size do pos[#pos + 1] = j end
+  local w = (#pos * self.size == n) and 1.0 or #pos * self.size / n
+  if #pos == 0 then return nil, w end
+  local idx = rt.tensor(pos, "i64")
+  local out = {}
+  for k, v in pairs(b) do
+    if type(v) == "userdata" and v.shape and v:dim() >= 1 and v:shape()[1] == n then out[k] = v:index_select(1, idx)
+    else out[k] = v end
+  end
+  out.size = #pos
+  return out, w
 end
 
 --- dp:reduce_step(trainer, loss_sum, terms, ntok, nex) -> the global loss_sum, terms,

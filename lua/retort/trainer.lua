@@ -166,7 +166,6 @@ end
 function Trainer:epoch_batches(epoch)
   if self.train_batches then
     self._tb_epoch, self._tb = epoch, self.train_batches(epoch)
-    if self.dist then return #self._tb // self.dist.size end   -- every size-th batch per rank
     return #self._tb
   end
   local n = #self.train
@@ -185,7 +184,11 @@ end
 function Trainer:get_batch(epoch, i)
   if self.train_batches then
     if self._tb_epoch ~= epoch then self._tb_epoch, self._tb = epoch, self.train_batches(epoch) end
-    if self.dist then return self._tb[(i - 1) * self.dist.size + self.dist.rank + 1] end
+    if self.dist then   -- this rank's rows of the batch (nil: none)
+      local b, w = self.dist:slice_batch(self._tb[i])
+      self._dp_weight = w
+      return b
+    end
     return self._tb[i]
   end
   if self._perm_epoch ~= epoch then

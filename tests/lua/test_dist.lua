@@ -128,6 +128,23 @@ T.test("Trainer: 2 ranks = 1 rank (uneven shards, an empty shard, accumulation),
   end
 end)
 
+T.test("Trainer with pre-built train_batches: rows split across 2 ranks = 1 rank, <= 1e-6", function()
+  mpi()
+  for _, cfg in ipairs({ "15 1 10", "16 2 10" }) do
+    local a, b = fresh(), fresh()
+    local o1, r1 = toy(a, "batches", cfg, 1)
+    T.eq(r1, 0, o1)
+    local o2, r2 = toy(b, "batches", cfg, 2)
+    T.eq(r2, 0, o2)
+    local e = rel_l2(a .. "/params.safetensors", b .. "/params.safetensors")
+    T.ok(e <= 1e-6, string.format("batch/accum/steps %s: relative L2 difference %.3g", cfg, e))
+    -- and the same as the example-list path
+    local c = fresh()
+    T.eq(select(2, toy(c, "train", cfg, 1)), 0)
+    T.ok(rel_l2(a .. "/params.safetensors", c .. "/params.safetensors") <= 1e-6)
+  end
+end)
+
 T.test("Trainer: 2 ranks stopped at step 5 and resumed end like an uninterrupted run", function()
   mpi()
   local a, b = fresh(), fresh()
