@@ -16,7 +16,8 @@
 -- copies and the reduction, an upper bound), latency = 25 us per message (TCP), buckets =
 -- bytes / 64 MiB; compute per step = --bert_step_s, else 6 x 110M x 32 x 128 FLOP
 -- (batch 32/rank, seq 128) at the FLOP/s one 1-thread rank reached above;
--- efficiency = t_compute / (t_compute + t_comm).
+-- efficiency = t_compute / (t_compute + t_comm); also at 1 s of compute per step (a fast
+-- node), and with c = 0 (net_only_*: the network alone).
 -- prints bench dist impl=retort case=... key=value ...
 local rt = rt or require "retort"
 
@@ -158,9 +159,12 @@ local latency, buckets = 25e-6, math.ceil(bytes / (64 * 1048576))
 for _, nr in ipairs({ 8, 64 }) do
   for _, gbps in ipairs({ 10, 100 }) do
     local bw = gbps * 1e9 / 8
-    local comm = 2 * (nr - 1) / nr * bytes * (1 / bw + c) + 2 * (nr - 1) * buckets * latency
+    local lat = 2 * (nr - 1) * buckets * latency
+    local net = 2 * (nr - 1) / nr * bytes / bw + lat
+    local comm = net + 2 * (nr - 1) / nr * bytes * c
     print(string.format("bench dist impl=retort case=projection model=bert-base grad_bytes=%d ranks=%d net_gbps=%d "
-      .. "compute_s=%.3f comm_s=%.3f efficiency=%.3f efficiency_at_1s_compute=%.3f", bytes, nr, gbps, compute, comm,
-      compute / (compute + comm), 1 / (1 + comm)))
+      .. "compute_s=%.3f comm_s=%.3f efficiency=%.3f efficiency_at_1s_compute=%.3f net_only_comm_s=%.3f "
+      .. "net_only_efficiency_at_1s_compute=%.3f", bytes, nr, gbps, compute, comm, compute / (compute + comm),
+      1 / (1 + comm), net, 1 / (1 + net)))
   end
 end
