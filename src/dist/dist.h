@@ -34,6 +34,8 @@ rt_status rt_dist_init(void);
 /* This process's rank in [0, size) and the number of processes (0 and 1 when single). */
 int rt_dist_rank(void);
 int rt_dist_size(void);
+/* The number of ranks on this machine (MPI_COMM_TYPE_SHARED; 1 when single). */
+int rt_dist_local_size(void);
 /* Allreduce n floats in place (MEAN = SUM / size, computed in f32). */
 rt_status rt_dist_allreduce_f32(float *x, size_t n, rt_dist_op op);
 /* Allreduce n doubles in place (metrics, hashes: integers below 2^53 are exact). */

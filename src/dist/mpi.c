@@ -16,7 +16,7 @@
 #include "../core/sys.h"
 
 static int g_started;        /* MPI_Init_thread ran here */
-static int g_rank = 0, g_size = 1;
+static int g_rank = 0, g_size = 1, g_local = 1;
 static int g_aborting;
 static rt_dist_stats g_stats;
 static float *g_fusion;      /* the fusion buffer (grown on demand, freed at exit) */
@@ -75,11 +75,17 @@ rt_status rt_dist_init(void) {
     g_started = 1;
     MPI_Comm_rank(MPI_COMM_WORLD, &g_rank);
     MPI_Comm_size(MPI_COMM_WORLD, &g_size);
+    MPI_Comm node;
+    if (MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node) == MPI_SUCCESS) {
+        MPI_Comm_size(node, &g_local);
+        MPI_Comm_free(&node);
+    }
     return RT_OK;
 }
 
 int rt_dist_rank(void) { rt_dist_init(); return g_rank; }
 int rt_dist_size(void) { rt_dist_init(); return g_size; }
+int rt_dist_local_size(void) { rt_dist_init(); return g_local; }
 
 static MPI_Op mpi_op(rt_dist_op op) {
     switch (op) {

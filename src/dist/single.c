@@ -10,6 +10,7 @@ const char *rt_dist_library(void) { return ""; }
 rt_status rt_dist_init(void) { return RT_OK; }
 int rt_dist_rank(void) { return 0; }
 int rt_dist_size(void) { return 1; }
+int rt_dist_local_size(void) { return 1; }
 rt_status rt_dist_allreduce_f32(float *x, size_t n, rt_dist_op op) { (void)x; (void)n; (void)op; return RT_OK; }
 rt_status rt_dist_allreduce_f64(double *x, size_t n, rt_dist_op op) { (void)x; (void)n; (void)op; return RT_OK; }
 rt_status rt_dist_allreduce_fused(float *const *bufs, const size_t *lens, size_t k, rt_dist_op op,

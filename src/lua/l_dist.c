@@ -4,8 +4,11 @@
  * are changed in place and must be contiguous (f32 for reductions). */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "lrt.h"
 #include "../dist/dist.h"
+#include "../core/parallel.h"
+#include "../kernels/gemm.h"
 
 static void check_init(lua_State *L) {
     if (rt_dist_init()) rtl_error(L);
@@ -177,6 +180,14 @@ static const rtl_reg dist_fns[] = {
     {NULL, NULL, NULL}};
 
 void rtl_open_dist(lua_State *L, int rt) {
+    /* under mpirun, MPI starts with the Lua state, before any script runs; unless
+     * OMP_NUM_THREADS says otherwise, the ranks of a machine share its cores (a
+     * script's rt.set_threads still wins) */
+    if (rt_dist_init() == RT_OK && rt_dist_size() > 1 && !getenv("OMP_NUM_THREADS")) {
+        int n = (int)sysconf(_SC_NPROCESSORS_ONLN) / rt_dist_local_size();
+        rt_set_threads(n > 0 ? n : 1);
+        rt_gemm_set_threads(n > 0 ? n : 1);
+    }
     lua_newtable(L);
     rtl_register(L, lua_gettop(L), "rt.dist", dist_fns);
     rtl_doc(L, -1, "rt.dist", "Data parallelism across processes (MPI): rank, size, allreduce, broadcast, barrier.\n"
