@@ -255,4 +255,76 @@ T.test("task_distill.lua: 2 ranks x 16 = 1 rank x 32 after 10 steps, stages 1 an
   F.cleanup()
 end)
 
+T.test("general_distill.lua: 2 ranks = 1 rank after 6 steps (pre-built batches split by rows, dropout 0)", function()
+  mpi()
+  local G = T.golden("pregenerate")
+  local V = 0
+  for _ in io.lines(G .. "/vocab.txt") do V = V + 1 end
+  local d = fresh()
+  local t = rt.model.new({ vocab_size = V, hidden_size = 32, num_hidden_layers = 4, num_attention_heads = 2,
+    intermediate_size = 64, max_position_embeddings = 64, heads = { "mlm", "nsp" }, hidden_dropout_prob = 0,
+    attention_probs_dropout_prob = 0 }, { seed = 5 })
+  t:save(d .. "/teacher", { format = "bin" })
+  os.execute(string.format("cp %s %s", q(G .. "/vocab.txt"), q(d .. "/teacher/vocab.txt")))
+  rt.sys.mkdir(d .. "/student")
+  rt.log.write_json(d .. "/student/config.json", { vocab_size = V, hidden_size = 16, num_hidden_layers = 2,
+    num_attention_heads = 2, intermediate_size = 32, max_position_embeddings = 64, hidden_dropout_prob = 0,
+    attention_probs_dropout_prob = 0 })
+  local function a(out)
+    return recipe_args({ "--pregenerated_data", G .. "/retort", "--teacher_model", d .. "/teacher", "--student_model",
+      d .. "/student", "--output_dir", out, "--train_batch_size", "8", "--eval_step", "3", "--max_seq_length", "64",
+      "--progress", "false", "--learning_rate", "1e-3", "--num_train_epochs", "2", "--max_steps", "6" })
+  end
+  local o1, r1 = sh(q(BIN) .. " lua/recipes/general_distill.lua " .. a(d .. "/one"))
+  T.eq(r1, 0, o1)
+  local o2, r2 = sh(mpi(2) .. "lua/recipes/general_distill.lua " .. a(d .. "/two"))
+  T.eq(r2, 0, o2)
+  local e = rel_l2(d .. "/one/model.safetensors", d .. "/two/model.safetensors")
+  T.ok(e <= 1e-6, string.format("relative L2 difference %.3g", e))
+  T.eq(io.open(d .. "/one/log.txt"):read("a"):gsub("%d%.%d+", "x"), io.open(d .. "/two/log.txt"):read("a"):gsub("%d%.%d+", "x"))
+end)
+
+T.test("pretrain.lua --horovod on 2 ranks: the batch per process and the lr x 2, as upstream", function()
+  mpi()
+  local d = fresh()
+  local words = { "the", "cat", "sat", "on", "mat", "dog", "ran", "far", "we", "like", "play", "ing", "a", "big" }
+  local vocab = { "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "." }
+  for _, w in ipairs(words) do vocab[#vocab + 1] = w end
+  rt.sys.atomic_write(d .. "/vocab.txt", table.concat(vocab, "\n") .. "\n")
+  local lines, s = {}, 7
+  for _ = 1, 40 do
+    for _ = 1, 4 do
+      local ws = {}
+      for _ = 1, 6 do s = (s * 1103515245 + 12345) % 2147483648; ws[#ws + 1] = words[(s >> 8) % #words + 1] end
+      lines[#lines + 1] = table.concat(ws, " ") .. " ."
+    end
+    lines[#lines + 1] = ""
+  end
+  rt.sys.atomic_write(d .. "/corpus.txt", table.concat(lines, "\n"))
+  rt.pretrain.create{ input_file = d .. "/corpus.txt", vocab_file = d .. "/vocab.txt", output_file = d .. "/data.tfrecord",
+    max_seq_length = 24, max_predictions_per_seq = 4, dupe_factor = 2, progress = false }
+  rt.log.write_json(d .. "/config.json", { vocab_size = #vocab, hidden_size = 16, num_hidden_layers = 2,
+    num_attention_heads = 2, intermediate_size = 24, hidden_act = "gelu", max_position_embeddings = 64,
+    type_vocab_size = 2, hidden_dropout_prob = 0, attention_probs_dropout_prob = 0 })
+  local function a(out, bs, extra)
+    local t = { "--bert_config_file=" .. d .. "/config.json", "--input_file=" .. d .. "/data.tfrecord",
+      "--output_dir=" .. out, "--do_train=True", "--do_eval=True", "--train_batch_size=" .. bs, "--max_seq_length=24",
+      "--max_predictions_per_seq=4", "--num_train_steps=6", "--num_warmup_steps=2", "--learning_rate=1e-3",
+      "--progress=false", "--seed=3" }
+    for _, x in ipairs(extra or {}) do t[#t + 1] = x end
+    return recipe_args(t)
+  end
+  local o1, r1 = sh(q(BIN) .. " lua/recipes/pretrain.lua " .. a(d .. "/one", 8))
+  T.eq(r1, 0, o1)
+  local o2, r2 = sh(mpi(2) .. "lua/recipes/pretrain.lua " .. a(d .. "/two", 4, { "--horovod=True" }))
+  T.eq(r2, 0, o2)
+  local _, evals = o2:gsub("%*%*%*%*%* Eval results", "")
+  T.eq(evals, 1, o2)   -- rank 0 alone evaluates and prints
+  local l1, l2 = rt.log.read_jsonl(d .. "/one/log.jsonl"), rt.log.read_jsonl(d .. "/two/log.jsonl")
+  T.eq(#l2, 6)
+  for i = 2, 6 do T.near(l2[i].lr, 2 * l1[i].lr, 1e-9) end
+  T.eq(l2[1].ranks, 2)
+  T.ok(rt.sys.exists(d .. "/two/model.safetensors"), "no final model")
+end)
+
 os.execute("rm -rf " .. q(tmp))
