@@ -127,13 +127,20 @@ rt_status rt_dist_allreduce_f64(double *x, size_t n, rt_dist_op op) {
     return RT_OK;
 }
 
-/* reduce the packed bucket bufs[a, b) (total floats in the fusion buffer) and copy back */
+/* reduce the bucket bufs[a, b) (total floats): a single buffer in place, several packed
+ * into the fusion buffer and copied back */
 static rt_status flush_bucket(float *const *bufs, const size_t *lens, size_t a, size_t b, size_t total,
                               rt_dist_op op) {
     if (a == b) return RT_OK;
+    if (b - a == 1) return rt_dist_allreduce_f32(bufs[a], lens[a], op);
+    size_t off = 0;
+    for (size_t i = a; i < b; i++) {
+        memcpy(g_fusion + off, bufs[i], lens[i] * sizeof(float));
+        off += lens[i];
+    }
     rt_status st = rt_dist_allreduce_f32(g_fusion, total, op);
     if (st) return st;
-    size_t off = 0;
+    off = 0;
     for (size_t i = a; i < b; i++) {
         memcpy(bufs[i], g_fusion + off, lens[i] * sizeof(float));
         off += lens[i];
@@ -170,7 +177,6 @@ rt_status rt_dist_allreduce_fused(float *const *bufs, const size_t *lens, size_t
             if (st) return st;
             first = i, used = 0;
         }
-        memcpy(g_fusion + used, bufs[i], lens[i] * sizeof(float));
         used += lens[i];
     }
     return flush_bucket(bufs, lens, first, k, used, op);
