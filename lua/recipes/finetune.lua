@@ -78,7 +78,9 @@ local META = {
   },
 }
 
-local function write_file(path, text) rt.log.write_atomic(path, text) end
+-- under mpirun rank 0 alone writes files and prints (the Trainer trains on every rank)
+local main_rank = rt.dist.rank() == 0
+local function write_file(path, text) if main_rank then rt.log.write_atomic(path, text) end end
 
 -- the progress flag: "auto" -> nil (bar on a terminal), true -> the bar, false -> plain lines
 local function progress_mode(v)
@@ -290,8 +292,8 @@ local function main(args)
   local lines = {}
   for _, k in ipairs(keys) do lines[#lines + 1] = string.format("%s = %s", k, tostring(res[k])) end
   write_file(o.output_dir .. "/eval_results.txt", table.concat(lines, "\n") .. "\n")
-  print(string.format("finetune %s: %s  (step %d, stopped: %s, results in %s/eval_results.txt)",
-    task, table.concat(lines, ", "), summary.step, summary.stopped, o.output_dir))
+  if main_rank then print(string.format("finetune %s: %s  (step %d, stopped: %s, results in %s/eval_results.txt)",
+    task, table.concat(lines, ", "), summary.step, summary.stopped, o.output_dir)) end
   res.summary = summary
   res.model = model
   return res

@@ -65,6 +65,7 @@ void rtl_sys_aliases(lua_State *L, int t);
 void rtl_open_lowp(lua_State *L, int rt);      /* rt.autocast, rt.cpu */
 void rtl_open_augment(lua_State *L, int rt);   /* rt._augment (GloVe, top-k) */
 void rtl_open_help(lua_State *L, int rt);      /* rt.doc, help */
+void rtl_open_dist(lua_State *L, int rt);      /* rt.dist: ranks and collectives (MPI) */
 
 /* Build the whole `rt` table (all modules) and leave it on the stack. Used by
  * the `retort.core` preload and by tests. */
