@@ -4,9 +4,9 @@
  * helpers are rt.sys (l_sys.c); rt._optim keeps deprecated aliases of them.
  * All tensor arguments must be contiguous f32 tensors with equal element counts. */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 #include "lrt.h"
-#include "../core/rng.h"
 #include "../optim/update.h"
 
 /* The f32 data of a contiguous tensor argument with n elements (n < 0: any). */
@@ -101,29 +101,6 @@ static int l_nonfinite(lua_State *L) {
     return 1;
 }
 
-/* rng_state() -> seed, offset of the default generator (as integers). */
-static int l_rng_state(lua_State *L) {
-    rt_generator *g = rt_default_generator();
-    lua_pushinteger(L, (lua_Integer)g->seed);
-    lua_pushinteger(L, (lua_Integer)g->offset);
-    return 2;
-}
-
-static int l_set_rng_state(lua_State *L) {
-    rt_generator *g = rt_default_generator();
-    g->seed = (uint64_t)luaL_checkinteger(L, 1);
-    g->offset = (uint64_t)luaL_checkinteger(L, 2);
-    return 0;
-}
-
-/* interrupted() -> true once if Ctrl-C was pressed since the last call (clears the flag). */
-static int l_interrupted(lua_State *L) {
-    int f = rt_interrupted();
-    if (f) rt_interrupt_clear();
-    lua_pushboolean(L, f);
-    return 1;
-}
-
 static const rtl_reg optim_fns[] = {
     {"adamw", l_adamw, "rt._optim.adamw(w, g, m, v, lr, beta1, beta2, eps, weight_decay, grad_scale, step)\n"
      "One PyTorch-AdamW step on one f32 tensor in place (bias-corrected, decoupled decay)."},
@@ -137,15 +114,30 @@ static const rtl_reg optim_fns[] = {
     {"scale_", l_scale, "rt._optim.scale_(t, s) -> t, multiplied by s in place."},
     {"copy_", l_copy, "rt._optim.copy_(dst, src) -> dst with src's values (f32, same element count)."},
     {"nonfinite", l_nonfinite, "rt._optim.nonfinite(t) -> number of NaN/Inf elements of an f32 tensor."},
-    {"rng_state", l_rng_state, "rt._optim.rng_state() -> seed, offset of the default generator."},
-    {"set_rng_state", l_set_rng_state, "rt._optim.set_rng_state(seed, offset): restore the default generator."},
-    {"interrupted", l_interrupted, "rt._optim.interrupted() -> true once after Ctrl-C (clears the flag)."},
     {NULL, NULL, NULL}};
+
+/* Deprecated old names: the same functions as rt.sys.<name> / rt.<name>, kept for
+ * callers not yet moved (help by name says so; help by value shows the new name). */
+static void add_aliases(lua_State *L, int t, int rt) {
+    static const struct { const char *table, *name; } A[] = {
+        {"sys", "isatty"}, {"sys", "now"}, {"sys", "fsync"}, {"sys", "mkdir"}, {"sys", "listdir"},
+        {"sys", "isdir"}, {"sys", "interrupted"}, {NULL, "rng_state"}, {NULL, "set_rng_state"}};
+    for (size_t i = 0; i < sizeof A / sizeof *A; i++) {
+        if (A[i].table) { lua_getfield(L, rt, A[i].table); lua_getfield(L, -1, A[i].name); lua_remove(L, -2); }
+        else lua_getfield(L, rt, A[i].name);
+        lua_setfield(L, t, A[i].name);
+        char qual[64], text[128];
+        snprintf(qual, sizeof qual, "rt._optim.%s", A[i].name);
+        snprintf(text, sizeof text, "%s: deprecated, use rt.%s%s%s.", qual, A[i].table ? A[i].table : "",
+                 A[i].table ? "." : "", A[i].name);
+        rtl_doc_name(L, qual, text);
+    }
+}
 
 void rtl_open_optim(lua_State *L, int rt) {
     lua_newtable(L);
     rtl_register(L, lua_gettop(L), "rt._optim", optim_fns);
-    rtl_sys_aliases(L, lua_gettop(L));   /* old names of rt.sys functions (deprecated) */
+    add_aliases(L, lua_gettop(L), rt);
     rtl_doc(L, -1, "rt._optim", "Low-level optimizer kernels and training helpers (see rt.optim).");
     lua_setfield(L, rt, "_optim");
 }
