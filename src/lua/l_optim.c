@@ -21,40 +21,48 @@ static float *f32_arg(lua_State *L, int idx, int64_t n, const char *fn) {
 
 static int64_t numel_arg(lua_State *L, int idx) { return rt_numel(rtl_check_tensor(L, idx)); }
 
+/* The four f32 buffers (w, g, m, v) at arguments 1..4, all with w's element count. */
+typedef struct { float *w, *g, *m, *v; int64_t n; } wgmv;
+static wgmv wgmv_args(lua_State *L, const char *fn) {
+    wgmv a;
+    a.n = numel_arg(L, 1);
+    a.w = f32_arg(L, 1, a.n, fn); a.g = f32_arg(L, 2, a.n, fn);
+    a.m = f32_arg(L, 3, a.n, fn); a.v = f32_arg(L, 4, a.n, fn);
+    return a;
+}
+
+/* Adam hyper-parameters at 5..10 (lr, beta1, beta2, eps, weight_decay, grad_scale). */
+static rt_adam_hp adam_hp_args(lua_State *L, int64_t step) {
+    rt_adam_hp hp = {luaL_checknumber(L, 5), luaL_checknumber(L, 6), luaL_checknumber(L, 7),
+                     luaL_checknumber(L, 8), luaL_checknumber(L, 9), luaL_optnumber(L, 10, 1.0), step};
+    return hp;
+}
+
 /* adamw(w, g, m, v, lr, beta1, beta2, eps, weight_decay, grad_scale, step) */
 static int l_adamw(lua_State *L) {
-    int64_t n = numel_arg(L, 1);
-    float *w = f32_arg(L, 1, n, "adamw"), *g = f32_arg(L, 2, n, "adamw");
-    float *m = f32_arg(L, 3, n, "adamw"), *v = f32_arg(L, 4, n, "adamw");
-    rt_adam_hp hp = {luaL_checknumber(L, 5), luaL_checknumber(L, 6), luaL_checknumber(L, 7),
-                     luaL_checknumber(L, 8), luaL_checknumber(L, 9), luaL_optnumber(L, 10, 1.0),
-                     (int64_t)luaL_checkinteger(L, 11)};
+    wgmv a = wgmv_args(L, "adamw");
+    rt_adam_hp hp = adam_hp_args(L, (int64_t)luaL_checkinteger(L, 11));
     if (hp.step < 1) return luaL_error(L, "adamw: step must be >= 1");
-    rt_k_adamw(w, m, v, g, n, &hp);
+    rt_k_adamw(a.w, a.m, a.v, a.g, a.n, &hp);
     return 0;
 }
 
 /* adam_wd(w, g, m, v, lr, beta1, beta2, eps, weight_decay, grad_scale) */
 static int l_adam_wd(lua_State *L) {
-    int64_t n = numel_arg(L, 1);
-    float *w = f32_arg(L, 1, n, "adam_wd"), *g = f32_arg(L, 2, n, "adam_wd");
-    float *m = f32_arg(L, 3, n, "adam_wd"), *v = f32_arg(L, 4, n, "adam_wd");
-    rt_adam_hp hp = {luaL_checknumber(L, 5), luaL_checknumber(L, 6), luaL_checknumber(L, 7),
-                     luaL_checknumber(L, 8), luaL_checknumber(L, 9), luaL_optnumber(L, 10, 1.0), 1};
-    rt_k_adam_wd(w, m, v, g, n, &hp);
+    wgmv a = wgmv_args(L, "adam_wd");
+    rt_adam_hp hp = adam_hp_args(L, 1);
+    rt_k_adam_wd(a.w, a.m, a.v, a.g, a.n, &hp);
     return 0;
 }
 
 /* lamb_moments(w, g, m, v, beta1, beta2, eps, step, grad_scale, decay_r) -> |w|^2, |r|^2, |g|^2 */
 static int l_lamb_moments(lua_State *L) {
-    int64_t n = numel_arg(L, 1);
-    float *w = f32_arg(L, 1, n, "lamb_moments"), *g = f32_arg(L, 2, n, "lamb_moments");
-    float *m = f32_arg(L, 3, n, "lamb_moments"), *v = f32_arg(L, 4, n, "lamb_moments");
+    wgmv a = wgmv_args(L, "lamb_moments");
     rt_adam_hp hp = {0, luaL_checknumber(L, 5), luaL_checknumber(L, 6), luaL_checknumber(L, 7), 0,
                      luaL_checknumber(L, 9), (int64_t)luaL_checkinteger(L, 8)};
     if (hp.step < 1) return luaL_error(L, "lamb_moments: step must be >= 1");
     double s[3];
-    rt_k_lamb_moments(m, v, s, w, g, n, &hp, luaL_checknumber(L, 10));
+    rt_k_lamb_moments(a.m, a.v, s, a.w, a.g, a.n, &hp, luaL_checknumber(L, 10));
     lua_pushnumber(L, s[0]); lua_pushnumber(L, s[1]); lua_pushnumber(L, s[2]);
     return 3;
 }
