@@ -275,6 +275,7 @@ function log.autodoc(mod, prefix, methods)
   local in_header = true
   for line in f:lines() do
     local d = line:match("^%-%-%- ?(.*)$")
+    if d and d:match("^%-*$") then d = nil end      -- a row of dashes is a separator, not help text
     if d then block[#block + 1] = d
     else
       local c = line:match("^%-%- ?(.*)$")

@@ -1,4 +1,4 @@
-/* graph.h — define-by-run reverse-mode autograd (DESIGN §5).
+/* graph.h — define-by-run reverse-mode autograd.
  *
  * When grad mode is on and an input requires grad, an op builds a node holding
  * its descriptor, retained inputs, saved tensors and scalar params, and sets the

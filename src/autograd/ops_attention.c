@@ -1,4 +1,4 @@
-/* ops_attention.c — the attention core as two fused nodes (DESIGN §5):
+/* ops_attention.c — the attention core as two fused nodes:
  *   rt_attention_scores:  scores = (q·kᵀ + q·relᵀ) * scale + mask
  *   rt_attention_context: p = softmax(scores), p' = dropout(p), ctx = p'·v + p'·rel
  * rel ([S, S, D], NEZHA relative positions) and mask are constants. Heads may be

@@ -1,4 +1,4 @@
-/* attention.c — the attention core over B*H heads (DESIGN §4, UPSTREAM §1.4):
+/* attention.c — the attention core over B*H heads (NEZHA modeling_nezha.py relative positions):
  *   scores = (q·kᵀ + q·relᵀ) * scale + mask,   ctx = p·v + p·rel
  * Per-head products are one pointer-batched GEMM over the B*H heads (spread
  * across threads by gemm.c); NEZHA's relative terms are, for each query

@@ -1,4 +1,4 @@
-/* gemm.h — the one GEMM entry point (DESIGN §4): row-major, transpose flags,
+/* gemm.h — the one GEMM entry point: row-major, transpose flags,
  * alpha/beta, single, strided-batched and pointer-batched. The backend
  * (OpenBLAS cblas_sgemm today; a oneDNN fp32/bf16 path can be added behind the
  * same functions) is chosen inside, per call. Never call these from inside an

@@ -1,5 +1,5 @@
 /* l_model.c — rt.model: build, load, run and save BERT / NEZHA / TinyBERT models
- * (DESIGN §7). The userdata "rt.Model" owns an rt_model; its parameters are the
+ * The userdata "rt.Model" owns an rt_model; its parameters are the
  * live tensors (requires_grad) handed out by named_parameters(). */
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -340,8 +340,7 @@ static int model_save(lua_State *L) {
     }
     lua_pop(L, 1);
     if (rt_model_save(m, dir, fmt)) return rtl_error(L);
-    lua_settop(L, 1);
-    return 1;
+    return 0;                         /* nothing for the REPL to print */
 }
 
 static int model_gc(lua_State *L) {
@@ -594,6 +593,10 @@ void rtl_open_model(lua_State *L, int rt) {
     rtl_register(L, -1, "Model:", methods);
     lua_setfield(L, -2, "__methods");
     lua_pushcfunction(L, model_index); lua_setfield(L, -2, "__index");
+    lua_newtable(L);                  /* what model_index computes, for completion and help */
+    lua_pushliteral(L, "config"); lua_rawseti(L, -2, 1);
+    lua_pushliteral(L, "training"); lua_rawseti(L, -2, 2);
+    lua_setfield(L, -2, "__fields");
     lua_pushcfunction(L, model_gc); lua_setfield(L, -2, "__gc");
     lua_pushcfunction(L, model_tostring); lua_setfield(L, -2, "__tostring");
     lua_pushcfunction(L, model_call); lua_setfield(L, -2, "__call");

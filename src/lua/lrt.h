@@ -60,7 +60,7 @@ void rtl_open_text(lua_State *L, int rt);      /* rt.tokenizer, rt.vocab, rt.seg
 void rtl_open_data(lua_State *L, int rt);      /* rt.data */
 void rtl_open_optim(lua_State *L, int rt);     /* rt._optim kernels */
 void rtl_open_sys(lua_State *L, int rt);       /* rt.sys: files, directories, clock */
-
+void rtl_open_augment(lua_State *L, int rt);   /* rt._augment (GloVe, top-k) */
 void rtl_open_help(lua_State *L, int rt);      /* rt.doc, help */
 
 /* Build the whole `rt` table (all modules) and leave it on the stack. Used by

@@ -1,6 +1,6 @@
-/* bert.c — the encoder shared by BERT, NEZHA and TinyBERT (DESIGN §6):
+/* bert.c — the encoder shared by BERT, NEZHA and TinyBERT:
  * embeddings (with or without absolute positions), post-LN layers with optional
- * NEZHA functional relative positions (UPSTREAM.md §1.4), the tanh pooler, the
+ * NEZHA functional relative positions (NEZHA modeling_nezha.py), the tanh pooler, the
  * parameter registry (PyTorch state_dict names) and random initialisation. */
 #include <math.h>
 #include <stdio.h>

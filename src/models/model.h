@@ -1,4 +1,4 @@
-/* model.h — one encoder for BERT, NEZHA and TinyBERT (DESIGN §6), its heads,
+/* model.h — one encoder for BERT, NEZHA and TinyBERT, its heads,
  * configuration, checkpoints and the TinyBERT distillation losses.
  *
  * Shapes: B = batch, S = sequence, H = hidden, N = heads, d = H/N, I = FFN size,

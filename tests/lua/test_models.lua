@@ -64,7 +64,7 @@ T.test("parameter names are the PyTorch state_dict names", function()
 end)
 
 T.test("parameter counts of the published shapes", function()
-  -- UPSTREAM.md §4.2: TinyBERT 4L-312D-1200 = 14,350,248 (+240,384 fit_dense)
+  -- TinyBERT's 4L-312D-1200 = 14,350,248 (+240,384 fit_dense)
   local m = rt.model.new({vocab_size = 30522, hidden_size = 312, num_hidden_layers = 4, num_attention_heads = 12,
                           intermediate_size = 1200, fit_size = 768})
   T.eq(m:num_parameters(), 14350248 + 240384)
