@@ -127,7 +127,7 @@ end
 local function main(args)
   local o = parse(args)
   if o.threads then rt.set_threads(tonumber(o.threads)) end
-  local t_start = rt._optim.now()
+  local t_start = rt.sys.now()
   local seed = tonumber(o.seed)
   rt.manual_seed(seed)
   local train, test, labels = build_dataset(o)
@@ -221,7 +221,7 @@ local function main(args)
   add(string.format("  %-38s%8.3f", "majority-class baseline (" .. labels[maj + 1] .. ")", base_acc))
   add(string.format("  %-38s%8.3f (step %s)", "best accuracy during training", summary.best or 0, tostring(summary.best_step)))
   add(string.format("  %d steps, %d epochs, %.1f s; model saved to %s", summary.step, epochs,
-    rt._optim.now() - t_start, final_dir))
+    rt.sys.now() - t_start, final_dir))
   print(table.concat(lines, "\n"))
   if acc <= base_acc then print("  (accuracy is not above the baseline: something is wrong)") end
   return { acc = acc, baseline = base_acc, macro_f1 = macro_f1, summary = summary }
