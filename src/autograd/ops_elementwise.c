@@ -20,16 +20,20 @@ rt_dtype rt_promote(rt_dtype a, rt_dtype b) {
     return RT_I64;
 }
 
+/* The broadcast shape of a and b into nd/shape, or false with "<op>: shapes ... cannot broadcast". */
+static bool broadcast_or_fail(const char *op, const rt_tensor *a, const rt_tensor *b, int *nd, int64_t *shape) {
+    if (rt_broadcast_shapes(a->ndim, a->shape, b->ndim, b->shape, nd, shape)) return true;
+    char s1[96], s2[96];
+    rt_errorf(RT_ESHAPE, "%s: shapes %s and %s cannot broadcast", op, rt_shape_str(a, s1, sizeof s1),
+              rt_shape_str(b, s2, sizeof s2));
+    return false;
+}
+
 /* Forward without graph: out = a op b (broadcast). */
 static rt_tensor *binary_fwd(rt_binop op, rt_tensor *a, rt_tensor *b) {
     int nd;
     int64_t shape[RT_MAXDIM], as[RT_MAXDIM], bs[RT_MAXDIM];
-    if (!rt_broadcast_shapes(a->ndim, a->shape, b->ndim, b->shape, &nd, shape)) {
-        char s1[96], s2[96];
-        rt_errorf(RT_ESHAPE, "%s: shapes %s and %s cannot broadcast", BIN_NAMES[op],
-                  rt_shape_str(a, s1, sizeof s1), rt_shape_str(b, s2, sizeof s2));
-        return NULL;
-    }
+    if (!broadcast_or_fail(BIN_NAMES[op], a, b, &nd, shape)) return NULL;
     rt_dtype rdt = rt_promote(a->dtype, b->dtype);
     if ((op == RT_BIN_DIV || op == RT_BIN_RDIV) && !rt_is_float(rdt)) rdt = RT_F32;
     if (op == RT_BIN_POW && !rt_is_float(rdt) && (a->dtype == RT_BOOL)) rdt = RT_I64;
@@ -229,12 +233,7 @@ static const char *CMP_NAMES[] = {"eq", "ne", "lt", "le", "gt", "ge"};
 rt_tensor *rt_compare(rt_cmp_kind k, rt_tensor *a, rt_tensor *b) {
     int nd;
     int64_t shape[RT_MAXDIM], as[RT_MAXDIM], bs[RT_MAXDIM];
-    if (!rt_broadcast_shapes(a->ndim, a->shape, b->ndim, b->shape, &nd, shape)) {
-        char s1[96], s2[96];
-        rt_errorf(RT_ESHAPE, "%s: shapes %s and %s cannot broadcast", CMP_NAMES[k],
-                  rt_shape_str(a, s1, sizeof s1), rt_shape_str(b, s2, sizeof s2));
-        return NULL;
-    }
+    if (!broadcast_or_fail(CMP_NAMES[k], a, b, &nd, shape)) return NULL;
     rt_tensor *out = rt_tensor_empty(RT_BOOL, nd, shape);
     if (!out) return NULL;
     rt_broadcast_strides(a->ndim, a->shape, a->stride, nd, shape, as);
