@@ -114,7 +114,7 @@ local function main(args)
   end
   local label_id = {}
   for i, l in ipairs(labels) do label_id[l] = i - 1 end
-  rt._optim.mkdir(o.output_dir)
+  rt.sys.mkdir(o.output_dir)
   if not regression then write_file(o.output_dir .. "/label_list.txt", table.concat(labels, "\n") .. "\n") end
 
   -- tokenizer

@@ -13,7 +13,7 @@ Bar.__index = Bar
 
 local function now()
   local rt = package.loaded["retort.core"]
-  if rt and rt._optim then return rt._optim.now() end
+  if rt and rt.sys then return rt.sys.now() end
   return os.clock()
 end
 
@@ -22,7 +22,7 @@ function progress.is_tty(fd)
   local rt = package.loaded["retort.core"]
   local term = os.getenv("TERM")
   if term == "dumb" then return false end
-  if rt and rt._optim then return rt._optim.isatty(fd or 2) end
+  if rt and rt.sys then return rt.sys.isatty(fd or 2) end
   return false
 end
 

@@ -37,7 +37,8 @@
 local rt = require "retort"
 local log = require "retort.log"
 local progress = require "retort.progress"
-local K = rt._optim
+local K = rt._optim   -- optimizer math (copy_)
+local S = rt.sys      -- files, directories, clock, Ctrl-C
 
 local Trainer = {}
 Trainer.__index = Trainer
@@ -90,21 +91,14 @@ local function params_of(model)
   return model
 end
 
-local function remove_tree(dir)
-  local list = K.listdir(dir)
-  if not list then return end
-  for _, e in ipairs(list) do
-    local p = dir .. "/" .. e
-    if K.isdir(p) then remove_tree(p) else os.remove(p) end
-  end
-  os.remove(dir)
-end
+-- rm -r that never follows a symlink into another directory (rt.sys.remove_tree)
+local function remove_tree(dir) S.remove_tree(dir) end
 Trainer.remove_tree = remove_tree
 
 --- Trainer.save_model(model, dir): model:save(dir) when the model has it, else
 --- dir/model.safetensors with named_parameters.
 function Trainer.save_model(model, dir)
-  K.mkdir(dir)
+  S.mkdir(dir)
   if type(model) ~= "table" or not model.is_param_table then
     local ok_save = (type(model) == "table" or type(model) == "userdata") and model.save
     if ok_save then model:save(dir); return end
@@ -217,7 +211,7 @@ function Trainer:trainer_state()
   local sd = self.optimizer:state_dict()
   local slots = {}
   for name, st in pairs(sd.state) do slots[name] = st.step end
-  local seed, offset = K.rng_state()
+  local seed, offset = rt.rng_state()
   return {
     step = self.step, epoch = self.epoch, batch_pos = self.batch_pos,
     best = self.best, best_step = self.best_step, bad_evals = self.bad_evals,
@@ -237,11 +231,11 @@ function Trainer:save_checkpoint()
     self.last_checkpoint = string.format("%s/checkpoint-%d", out, self.step)
     return self.last_checkpoint
   end
-  K.mkdir(out)
+  S.mkdir(out)
   local final = string.format("%s/checkpoint-%d", out, self.step)
   local tmp = final .. ".tmp"
   remove_tree(tmp)
-  K.mkdir(tmp)
+  S.mkdir(tmp)
   local save = self.save_model or Trainer.save_model
   save(self.model, tmp, self)
   local wf = io.open(tmp .. "/model.safetensors", "rb")
@@ -258,7 +252,7 @@ function Trainer:save_checkpoint()
   if not ok then error("save_checkpoint: " .. tostring(err), 0) end
   -- keep the newest keep_last checkpoints
   local list = {}
-  for _, e in ipairs(K.listdir(out) or {}) do
+  for _, e in ipairs(S.listdir(out) or {}) do
     local s = e:match("^checkpoint%-(%d+)$")
     if s then list[#list + 1] = tonumber(s) end
   end
@@ -271,7 +265,7 @@ end
 --- Trainer.latest_checkpoint(dir) -> path of the newest checkpoint-<step> in dir, or nil.
 function Trainer.latest_checkpoint(dir)
   local best, path
-  for _, e in ipairs(K.listdir(dir) or {}) do
+  for _, e in ipairs(S.listdir(dir) or {}) do
     local s = tonumber(e:match("^checkpoint%-(%d+)$") or "")
     if s and (not best or s > best) then best, path = s, dir .. "/" .. e end
   end
@@ -291,7 +285,7 @@ function Trainer:load_checkpoint(dir)
   end
   self.optimizer:load_state_dict({ algo = st.optimizer.algo, t = st.optimizer.t, groups = st.optimizer.groups,
                                    state = state })
-  K.set_rng_state(st.rng.seed, st.rng.offset)
+  rt.set_rng_state(st.rng.seed, st.rng.offset)
   self.step, self.epoch, self.batch_pos = st.step, st.epoch, st.batch_pos
   self.best, self.best_step, self.bad_evals = st.best, st.best_step, st.bad_evals or 0
   if st.best_exact then self.best = tonumber(st.best_exact) or self.best end
@@ -317,13 +311,13 @@ function Trainer:evaluate()
   if not ev then return nil end
   local fn = type(ev) == "function" and ev or ev.fn
   if self.model.eval then self.model:eval() end
-  local t0 = K.now()
+  local t0 = S.now()
   local res
   if self.dist then res = self.dist:eval_on_root(fn, self.model, self)   -- rank 0 evaluates
   else res = fn(self.model, self) end
   if self.model.train then self.model:train() end
   local rec = { step = self.step, epoch = self.epoch, split = (type(ev) == "table" and ev.name) or "dev",
-                eval_s = K.now() - t0 }
+                eval_s = S.now() - t0 }
   for k, v in pairs(res or {}) do if type(v) == "number" then rec[k] = v end end
   self.evals[#self.evals + 1] = rec
   self.last_eval = res
@@ -361,7 +355,7 @@ end
 
 -- one optimizer step (grad_accum micro-batches); returns the log record
 function Trainer:train_step(nb)
-  local t0 = K.now()
+  local t0 = S.now()
   local model, opt, accum = self.model, self.optimizer, self.grad_accum
   local loss_sum, terms_sum, ntok, nex = 0, {}, 0, 0
   local compute = 0
@@ -371,7 +365,7 @@ function Trainer:train_step(nb)
     local batch = self:get_batch(self.epoch, self.batch_pos)
     if batch == nil and self.dist then goto next_micro end   -- data parallel: no example on this rank
     do
-    local c0 = K.now()
+    local c0 = S.now()
     local loss, terms, ntokens, nexamples = self.step_fn(model, batch, self)
     local lv = num(loss)
     if not finite(lv) then
@@ -382,7 +376,7 @@ function Trainer:train_step(nb)
     local w = self._dp_weight   -- data parallel with unequal shards: this rank's share
     if w and w ~= 1 then loss = loss * w; lv = lv * w end
     loss:backward()
-    compute = compute + (K.now() - c0)
+    compute = compute + (S.now() - c0)
     loss_sum = loss_sum + lv
     for k, v in pairs(terms or {}) do terms_sum[k] = (terms_sum[k] or 0) + num(v) * (w or 1) end
     ntok = ntok + (ntokens or 0)
@@ -393,7 +387,7 @@ function Trainer:train_step(nb)
   -- data parallel: average the gradients (the step's only gradient sync) and the metrics
   if self.dist then loss_sum, terms_sum, ntok, nex = self.dist:reduce_step(self, loss_sum, terms_sum, ntok, nex) end
   local lr = opt:get_lr()
-  local c1 = K.now()
+  local c1 = S.now()
   self._in_opt_step = true
   local ok, gn = pcall(opt.step, opt)
   if ok or not is_interrupt(gn) then self._in_opt_step = false end
@@ -404,9 +398,9 @@ function Trainer:train_step(nb)
     error(gn, 0)
   end
   opt:zero_grad()
-  compute = compute + (K.now() - c1)
+  compute = compute + (S.now() - c1)
   self.step = self.step + 1
-  local dt = K.now() - t0
+  local dt = S.now() - t0
   local rec = { step = self.step, epoch = self.epoch, loss = loss_sum / accum, lr = lr, grad_norm = gn,
                 step_s = dt }
   for k, v in pairs(terms_sum) do rec[k] = v / accum end
@@ -435,7 +429,7 @@ end
 
 -- run fn in a coroutine: the REPL's and the script runner's Ctrl-C hook is set on
 -- the main thread only, so it cannot stop the loop half-way through an update; the
--- loop sees Ctrl-C at step boundaries (K.interrupted) and where C code polls for it
+-- loop sees Ctrl-C at step boundaries (S.interrupted) and where C code polls for it
 -- (forward, backward, tokenisation), and rolls the step back
 local function shielded(fn)
   local co = coroutine.create(fn)
@@ -457,7 +451,7 @@ function Trainer:fit()
   local main_thread = coroutine.running()
   local dp = self.dist
   if dp and dp.rank ~= 0 then self.progress = false end   -- rank 0 alone shows and logs
-  if self.output_dir and not (dp and dp.rank ~= 0) then K.mkdir(self.output_dir) end
+  if self.output_dir and not (dp and dp.rank ~= 0) then S.mkdir(self.output_dir) end
   if self.resume then
     local dir = type(self.resume) == "string" and self.resume or
       (self.output_dir and Trainer.latest_checkpoint(self.output_dir))
@@ -486,7 +480,7 @@ function Trainer:fit()
   end
   if self.model.train then self.model:train() end
   local stopped = "done"
-  local loop_t0 = K.now()
+  local loop_t0 = S.now()
   local running
 
   -- after an optimizer step (or a resumed pending evaluation): evaluate, stop early, save
@@ -511,19 +505,19 @@ function Trainer:fit()
       local steps_in_epoch = nb // self.grad_accum
       while self.batch_pos + self.grad_accum <= steps_in_epoch * self.grad_accum do
         if self.max_steps and self.step >= self.max_steps then stopped = "max_steps"; return end
-        if K.interrupted() then error("interrupted", 0) end
-        local s0 = K.now()
-        self._pos0, self._rng0, self._rng1 = self.batch_pos, K.rng_state()
+        if S.interrupted() then error("interrupted", 0) end
+        local s0 = S.now()
+        self._pos0, self._rng0, self._rng1 = self.batch_pos, rt.rng_state()
         local rec = self:train_step(nb)
         self._pos0 = nil
         running = running and (0.98 * running + 0.02 * rec.loss) or rec.loss
         if self.writer and (self.step % self.log_every == 0) then self.writer:write(rec) end
         if self.on_step then self.on_step(rec, self) end
         self.last_record = rec
-        local o0 = K.now()
+        local o0 = S.now()
         local s = after_step(self.eval and self.eval_every and self.step % self.eval_every == 0)
         if s then stopped = s; return end
-        local other = K.now() - o0
+        local other = S.now() - o0
         if self.bar then
           self.bar:update(self.step, { loss = running, [self.metric or "metric"] = self.last_eval and
             self.metric and self.last_eval[self.metric] or nil })
@@ -533,7 +527,7 @@ function Trainer:fit()
         local st = self.stats
         st.seen = (st.seen or 0) + 1
         if st.seen > (self.stats_skip or 0) then
-          st.step_s = st.step_s + (K.now() - s0) - other
+          st.step_s = st.step_s + (S.now() - s0) - other
           st.compute_s = st.compute_s + self._compute
           st.steps = st.steps + 1
         end
@@ -567,14 +561,14 @@ function Trainer:fit()
         if self.bar then self.bar:note(self.error) elseif self.progress ~= false then io.stderr:write(self.error, "\n") end
       elseif is_interrupt(err) then
         stopped = "interrupted"
-        K.interrupted()           -- clear the Ctrl-C flag so saving is not interrupted too
+        S.interrupted()           -- clear the Ctrl-C flag so saving is not interrupted too
         if self._in_opt_step then
           -- parameters are half updated: keep the last periodic checkpoint only
           self.inconsistent = true
         elseif self._pos0 then
           -- back to the end of the last complete step (data position and RNG)
           self.batch_pos = self._pos0
-          K.set_rng_state(self._rng0, self._rng1)
+          rt.set_rng_state(self._rng0, self._rng1)
         elseif self._in_eval then
           self.pending_eval = true   -- evaluate this step again after resuming
         end
@@ -592,7 +586,7 @@ function Trainer:fit()
     end
     self.pending_eval = nil
     if stopped == "interrupted" then
-      K.interrupted()
+      S.interrupted()
       -- disarm the main thread's Ctrl-C hook (already handled here) so fit returns
       if main_thread then debug.sethook(main_thread) end
     end
@@ -603,7 +597,7 @@ function Trainer:fit()
   if self.bar then self.bar.step = self.step; self.bar:close() end
   if self.writer then self.writer:close(); self.writer = nil end
   if not ok then error(err, 0) end
-  self.stats.wall_s = K.now() - loop_t0
+  self.stats.wall_s = S.now() - loop_t0
   return { step = self.step, epoch = math.min(self.epoch, self.epochs), stopped = stopped, best = self.best,
            best_step = self.best_step, bad_evals = self.bad_evals, last_eval = self.last_eval, evals = self.evals,
            error = self.error, checkpoint = self.last_checkpoint, log = log_path, stats = self.stats }

@@ -48,9 +48,9 @@ local over_ms = step_ms - compute_ms
 local out = model:forward{ input_ids = batches[1].input_ids, token_type_ids = batches[1].token_type_ids,
                            attention_mask = batches[1].attention_mask, labels = batches[1].labels }
 out.loss:backward()
-local t0 = rt._optim.now()
+local t0 = rt.sys.now()
 for _ = 1, 5 do tr.optimizer:step() end
-local opt_s = (rt._optim.now() - t0) / 5
+local opt_s = (rt.sys.now() - t0) / 5
 tr.optimizer:zero_grad()
 print(string.format("bench trainer_overhead model=tinybert4 batch=%d seq=%d threads=%d steps=%d step_ms=%.1f "
   .. "overhead_ms=%.3f overhead_pct=%.3f opt_step_ms=%.2f", B, S, o.threads, steps, step_ms, over_ms,

@@ -20,16 +20,20 @@ rt_dtype rt_promote(rt_dtype a, rt_dtype b) {
     return RT_I64;
 }
 
+/* The broadcast shape of a and b into nd/shape, or false with "<op>: shapes ... cannot broadcast". */
+static bool broadcast_or_fail(const char *op, const rt_tensor *a, const rt_tensor *b, int *nd, int64_t *shape) {
+    if (rt_broadcast_shapes(a->ndim, a->shape, b->ndim, b->shape, nd, shape)) return true;
+    char s1[96], s2[96];
+    rt_errorf(RT_ESHAPE, "%s: shapes %s and %s cannot broadcast", op, rt_shape_str(a, s1, sizeof s1),
+              rt_shape_str(b, s2, sizeof s2));
+    return false;
+}
+
 /* Forward without graph: out = a op b (broadcast). */
 static rt_tensor *binary_fwd(rt_binop op, rt_tensor *a, rt_tensor *b) {
     int nd;
     int64_t shape[RT_MAXDIM], as[RT_MAXDIM], bs[RT_MAXDIM];
-    if (!rt_broadcast_shapes(a->ndim, a->shape, b->ndim, b->shape, &nd, shape)) {
-        char s1[96], s2[96];
-        rt_errorf(RT_ESHAPE, "%s: shapes %s and %s cannot broadcast", BIN_NAMES[op],
-                  rt_shape_str(a, s1, sizeof s1), rt_shape_str(b, s2, sizeof s2));
-        return NULL;
-    }
+    if (!broadcast_or_fail(BIN_NAMES[op], a, b, &nd, shape)) return NULL;
     rt_dtype rdt = rt_promote(a->dtype, b->dtype);
     if ((op == RT_BIN_DIV || op == RT_BIN_RDIV) && !rt_is_float(rdt)) rdt = RT_F32;
     if (op == RT_BIN_POW && !rt_is_float(rdt) && (a->dtype == RT_BOOL)) rdt = RT_I64;
@@ -58,10 +62,14 @@ static rt_tensor *binary_fwd(rt_binop op, rt_tensor *a, rt_tensor *b) {
 
 /* ---- backward functions (run with grad mode off; ops may be used freely) ---- */
 
+/* binary ops node slots */
+enum { BIN_OUT };   /* saved[] */
+enum { BIN_IS_SUB };   /* i[] */
+
 static rt_status add_bw(rt_node *n, rt_tensor *go, rt_tensor **g, const bool *needs) {
     if (needs[0]) { rt_retain(go); g[0] = go; }
     if (needs[1]) {
-        if (n->i[0]) { g[1] = rt_mul_scalar(go, -1.0); if (!g[1]) return rt_last_status(); }
+        if (n->i[BIN_IS_SUB]) { g[1] = rt_mul_scalar(go, -1.0); if (!g[1]) return rt_last_status(); }
         else { rt_retain(go); g[1] = go; }
     }
     return RT_OK;
@@ -77,7 +85,7 @@ static rt_status div_bw(rt_node *n, rt_tensor *go, rt_tensor **g, const bool *ne
     rt_tensor *ga = rt_div(go, n->inputs[1]);
     if (!ga) return rt_last_status();
     if (needs[1]) {   /* d(a/b)/db = -(a/b)/b = -out/b */
-        rt_tensor *t = rt_mul(ga, n->saved[0]);
+        rt_tensor *t = rt_mul(ga, n->saved[BIN_OUT]);
         if (!t) { rt_release(ga); return rt_last_status(); }
         g[1] = rt_mul_scalar(t, -1.0);
         rt_release(t);
@@ -88,7 +96,7 @@ static rt_status div_bw(rt_node *n, rt_tensor *go, rt_tensor **g, const bool *ne
 }
 
 static rt_status pow_bw(rt_node *n, rt_tensor *go, rt_tensor **g, const bool *needs) {
-    rt_tensor *a = n->inputs[0], *b = n->inputs[1], *out = n->saved[0];
+    rt_tensor *a = n->inputs[0], *b = n->inputs[1], *out = n->saved[BIN_OUT];
     if (needs[0]) {   /* b * a^(b-1) */
         rt_tensor *bm1 = rt_add_scalar(b, -1.0);
         rt_tensor *p = bm1 ? rt_pow(a, bm1) : NULL;
@@ -117,10 +125,10 @@ static rt_tensor *binary(rt_binop op, const rt_op_desc *desc, rt_tensor *a, rt_t
     rt_tensor *in[2] = {a, b};
     rt_node *n = rt_node_attach(out, desc, 2, in);
     if (n) {
-        n->i[0] = op == RT_BIN_SUB;
+        n->i[BIN_IS_SUB] = op == RT_BIN_SUB;
         if (op == RT_BIN_DIV || op == RT_BIN_POW) {
             rt_tensor *al = rt_tensor_alias(out);
-            rt_node_save(n, al);
+            rt_node_save_at(n, BIN_OUT, al);
             rt_release(al);
         }
     }
@@ -136,11 +144,16 @@ rt_tensor *rt_pow(rt_tensor *a, rt_tensor *b) { return binary(RT_BIN_POW, &POW, 
 /* ---- tensor (op) number ---- */
 
 /* f[0] = s; i[0] = op */
+/* scalar ops node slots */
+enum { SC_OUT };   /* saved[] */
+enum { SC_OP };   /* i[] */
+enum { SC_VALUE };   /* f[] */
+
 static rt_status scalar_bw(rt_node *n, rt_tensor *go, rt_tensor **g, const bool *needs) {
     if (!needs[0]) return RT_OK;
-    double s = n->f[0];
-    rt_tensor *a = n->inputs[0], *out = n->n_saved ? n->saved[0] : NULL, *t = NULL, *u = NULL;
-    switch ((rt_binop)n->i[0]) {
+    double s = n->f[SC_VALUE];
+    rt_tensor *a = n->inputs[0], *out = n->n_saved ? n->saved[SC_OUT] : NULL, *t = NULL, *u = NULL;
+    switch ((rt_binop)n->i[SC_OP]) {
     case RT_BIN_ADD: rt_retain(go); g[0] = go; break;
     case RT_BIN_MUL: g[0] = rt_mul_scalar(go, s); break;
     case RT_BIN_RSUB: g[0] = rt_mul_scalar(go, -1.0); break;
@@ -195,11 +208,11 @@ static rt_tensor *scalar_op(rt_binop op, const rt_op_desc *desc, rt_tensor *a, d
     if (!rt_is_float(out->dtype)) return out;
     rt_node *n = rt_node_attach(out, desc, 1, &a);
     if (n) {
-        n->f[0] = s;
-        n->i[0] = op;
+        n->f[SC_VALUE] = s;
+        n->i[SC_OP] = op;
         if (op == RT_BIN_RDIV || op == RT_BIN_RPOW) {
             rt_tensor *al = rt_tensor_alias(out);
-            rt_node_save(n, al);
+            rt_node_save_at(n, SC_OUT, al);
             rt_release(al);
         }
     }
@@ -220,12 +233,7 @@ static const char *CMP_NAMES[] = {"eq", "ne", "lt", "le", "gt", "ge"};
 rt_tensor *rt_compare(rt_cmp_kind k, rt_tensor *a, rt_tensor *b) {
     int nd;
     int64_t shape[RT_MAXDIM], as[RT_MAXDIM], bs[RT_MAXDIM];
-    if (!rt_broadcast_shapes(a->ndim, a->shape, b->ndim, b->shape, &nd, shape)) {
-        char s1[96], s2[96];
-        rt_errorf(RT_ESHAPE, "%s: shapes %s and %s cannot broadcast", CMP_NAMES[k],
-                  rt_shape_str(a, s1, sizeof s1), rt_shape_str(b, s2, sizeof s2));
-        return NULL;
-    }
+    if (!broadcast_or_fail(CMP_NAMES[k], a, b, &nd, shape)) return NULL;
     rt_tensor *out = rt_tensor_empty(RT_BOOL, nd, shape);
     if (!out) return NULL;
     rt_broadcast_strides(a->ndim, a->shape, a->stride, nd, shape, as);

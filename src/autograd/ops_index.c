@@ -7,8 +7,11 @@
 /* ---- cat ---- */
 
 /* i[k] = size of input k along dim; f[0] = dim */
+/* cat node slots */
+enum { CAT_DIM };   /* f[] */
+
 static rt_status cat_bw(rt_node *n, rt_tensor *go, rt_tensor **g, const bool *needs) {
-    int dim = (int)n->f[0];
+    int dim = (int)n->f[CAT_DIM];
     int64_t off = 0;
     for (int k = 0; k < n->n_inputs; k++) {
         if (needs[k] && !(g[k] = rt_narrow(go, dim, off, n->i[k]))) return rt_last_status();
@@ -88,7 +91,7 @@ rt_tensor *rt_cat(rt_tensor *const *ts, int n, int dim) {
     if (out && rt_is_float(out->dtype)) {
         rt_node *nd = rt_node_attach(out, &CAT, n, ts);
         if (nd) {
-            nd->f[0] = dim;
+            nd->f[CAT_DIM] = dim;
             for (int k = 0; k < n; k++) nd->i[k] = ts[k]->shape[dim];
         }
     }
@@ -160,10 +163,13 @@ static rt_tensor *check_index(const char *op, rt_tensor *index, int64_t size, in
 }
 
 /* i[0] = dim */
+/* index_select node slots */
+enum { IS_DIM };   /* i[] */
+
 static rt_status index_select_bw(rt_node *n, rt_tensor *go, rt_tensor **g, const bool *needs) {
     if (!needs[0]) return RT_OK;
     rt_tensor *a = n->inputs[0];
-    int dim = (int)n->i[0];
+    int dim = (int)n->i[IS_DIM];
     rt_tensor *ix = check_index("index_select", n->inputs[1], a->shape[dim], dim, a);
     rt_tensor *gc = rt_f32c(go);
     rt_tensor *z = rt_tensor_zeros(RT_F32, a->ndim, a->shape);
@@ -218,7 +224,7 @@ rt_tensor *rt_index_select(rt_tensor *a, int dim, rt_tensor *index) {
     if (out && rt_is_float(out->dtype)) {
         rt_tensor *in[2] = {a, index};
         rt_node *n = rt_node_attach(out, &INDEX_SELECT, 2, in);
-        if (n) n->i[0] = dim;
+        if (n) n->i[IS_DIM] = dim;
     }
     return out;
 }
@@ -240,10 +246,13 @@ static rt_status gather_check(const rt_tensor *a, int dim, const rt_tensor *inde
 }
 
 /* i[0] = dim */
+/* gather node slots */
+enum { GA_DIM };   /* i[] */
+
 static rt_status gather_bw(rt_node *n, rt_tensor *go, rt_tensor **g, const bool *needs) {
     if (!needs[0]) return RT_OK;
     rt_tensor *a = n->inputs[0];
-    int dim = (int)n->i[0];
+    int dim = (int)n->i[GA_DIM];
     rt_tensor *ix = check_index("gather", n->inputs[1], a->shape[dim], dim, a);
     rt_tensor *gc = rt_f32c(go);
     rt_tensor *z = rt_tensor_zeros(RT_F32, a->ndim, a->shape);
@@ -293,7 +302,7 @@ rt_tensor *rt_gather(rt_tensor *a, int dim, rt_tensor *index) {
     if (rt_is_float(out->dtype)) {
         rt_tensor *in[2] = {a, index};
         rt_node *n = rt_node_attach(out, &GATHER, 2, in);
-        if (n) n->i[0] = dim;
+        if (n) n->i[GA_DIM] = dim;
     }
     return out;
 }

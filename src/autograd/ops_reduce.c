@@ -88,13 +88,19 @@ static rt_tensor *expand_grad(rt_tensor *go, rt_node *n, double scale) {
     return s;
 }
 
-/* i[d] = 1 for reduced dims; i[7] = kind (0 sum, 1 mean, 2 var, 3 norm); f[0] = scale/correction/p */
+/* sum / mean / var / norm node slots: i[d] = 1 for reduced dims (d < RD_KIND);
+ * i[RD_KIND] = kind (0 sum, 1 mean, 2 var, 3 norm); f[RD_PARAM] = scale or p;
+ * f[RD_DENOM] = N - correction (var); saved[RD_OUT] = the output (norm) */
+enum { RD_OUT };   /* saved[] */
+enum { RD_KIND = 7 };   /* i[] */
+enum { RD_PARAM, RD_DENOM };   /* f[] */
+
 static rt_status reduce_bw(rt_node *n, rt_tensor *go, rt_tensor **g, const bool *needs) {
     if (!needs[0]) return RT_OK;
     rt_tensor *x = n->inputs[0];
-    int kind = (int)n->i[7];
+    int kind = (int)n->i[RD_KIND];
     if (kind == 0 || kind == 1) {
-        g[0] = expand_grad(go, n, n->f[0]);
+        g[0] = expand_grad(go, n, n->f[RD_PARAM]);
         return g[0] ? RT_OK : rt_last_status();
     }
     rt_tensor *ge = expand_grad(go, n, 1.0);
@@ -106,10 +112,10 @@ static rt_status reduce_bw(rt_node *n, rt_tensor *go, rt_tensor **g, const bool 
         t1 = rt_mean(x, dims, nd, true);
         t2 = t1 ? rt_sub(x, t1) : NULL;
         t3 = t2 ? rt_mul(t2, ge) : NULL;
-        res = t3 ? rt_mul_scalar(t3, 2.0 / n->f[1]) : NULL;
+        res = t3 ? rt_mul_scalar(t3, 2.0 / n->f[RD_DENOM]) : NULL;
     } else {           /* norm */
-        double p = n->f[0];
-        rt_tensor *out = n->saved[0];   /* keepdim-shaped alias */
+        double p = n->f[RD_PARAM];
+        rt_tensor *out = n->saved[RD_OUT];   /* keepdim-shaped alias */
         if (p == 2) {      /* x / norm (0 where norm is 0) */
             t1 = rt_div(x, out);
             t2 = t1 ? rt_mul(t1, ge) : NULL;
@@ -168,12 +174,12 @@ static rt_tensor *reduce(const char *op, int kind, rt_tensor *a, const int *dims
     rt_node *n = rt_node_attach(out, descs[kind], 1, &a);
     if (n) {
         for (int i = 0; i < a->ndim; i++) n->i[i] = p.red[i];
-        n->i[7] = kind;
-        n->f[0] = kind == 3 ? param : scale;
-        if (kind == 2) n->f[1] = (double)p.R - param;   /* var: N - correction */
+        n->i[RD_KIND] = kind;
+        n->f[RD_PARAM] = kind == 3 ? param : scale;
+        if (kind == 2) n->f[RD_DENOM] = (double)p.R - param;   /* var: N - correction */
         if (kind == 3) {
             rt_tensor *al = rt_tensor_view_of(out->storage, out->dtype, out->offset, a->ndim, p.keep_shape, NULL);
-            rt_node_save(n, al);
+            rt_node_save_at(n, RD_OUT, al);
             rt_release(al);
         }
     }
@@ -192,18 +198,22 @@ rt_tensor *rt_norm(rt_tensor *a, double p, const int *dims, int ndims, bool keep
 
 /* ---- max / min ---- */
 
-/* saved[0] = indices (i64, keepdim shape [O,1,I] as the input's keep shape); i[0] = dim or -1 (all) */
+/* max / min node slots */
+enum { MM_INDICES };   /* saved[] */
+enum { MM_O = 1, MM_R, MM_I, MM_ALL };   /* i[] */
+
+/* saved[MM_INDICES] = indices (i64, keepdim shape [O,1,I] as the input's keep shape) */
 static rt_status maxmin_bw(rt_node *n, rt_tensor *go, rt_tensor **g, const bool *needs) {
     if (!needs[0]) return RT_OK;
-    rt_tensor *x = n->inputs[0], *idx = n->saved[0];
+    rt_tensor *x = n->inputs[0], *idx = n->saved[MM_INDICES];
     rt_tensor *gc = rt_f32c(go);
     rt_tensor *z = rt_tensor_zeros(RT_F32, x->ndim, x->shape);
     if (!gc || !z) { rt_release(gc); rt_release(z); return rt_last_status(); }
-    int64_t O = n->i[1], R = n->i[2], I = n->i[3];
+    int64_t O = n->i[MM_O], R = n->i[MM_R], I = n->i[MM_I];
     const int64_t *ip = (const int64_t *)rt_data(idx);
     const float *gp = rt_f32(gc);
     float *zp = rt_f32(z);
-    if (n->i[4]) {   /* max()/min() over everything: split evenly among ties, as PyTorch */
+    if (n->i[MM_ALL]) {   /* max()/min() over everything: split evenly among ties, as PyTorch */
         rt_tensor *xc = rt_f32c(x);
         if (!xc) { rt_release(gc); rt_release(z); return rt_last_status(); }
         const float *xp = rt_f32(xc);
@@ -254,7 +264,7 @@ static rt_tensor *maxmin(const char *op, bool is_max, bool want_vals, rt_tensor 
     }
     if (rt_is_float(vals->dtype)) {
         rt_node *n = rt_node_attach(vals, is_max ? &MAX : &MIN, 1, &a);
-        if (n) { rt_node_save(n, idx); n->i[1] = O; n->i[2] = R; n->i[3] = I; n->i[4] = all; }
+        if (n) { rt_node_save_at(n, MM_INDICES, idx); n->i[MM_O] = O; n->i[MM_R] = R; n->i[MM_I] = I; n->i[MM_ALL] = all; }
     }
     if (indices) *indices = idx; else rt_release(idx);
     return vals;

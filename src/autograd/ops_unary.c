@@ -11,12 +11,16 @@ static bool uses_output(rt_unary_kind k) {
     return k == RT_EXP || k == RT_SQRT || k == RT_RSQRT || k == RT_TANH || k == RT_SIGMOID;
 }
 
-/* n->i[0] = kind; saved[0] = output alias when the derivative uses it. */
+/* unary node slots */
+enum { UN_OUT };   /* saved[] */
+enum { UN_KIND };   /* i[] */
+
+/* n->i[UN_KIND] = kind; saved[UN_OUT] = output alias when the derivative uses it. */
 static rt_status unary_bw(rt_node *n, rt_tensor *go, rt_tensor **g, const bool *needs) {
     if (!needs[0]) return RT_OK;
-    rt_unary_kind k = (rt_unary_kind)n->i[0];
+    rt_unary_kind k = (rt_unary_kind)n->i[UN_KIND];
     rt_tensor *x = rt_f32c(n->inputs[0]);
-    rt_tensor *y = n->n_saved ? rt_f32c(n->saved[0]) : NULL;
+    rt_tensor *y = n->n_saved ? rt_f32c(n->saved[UN_OUT]) : NULL;
     rt_tensor *gc = rt_f32c(go);
     rt_tensor *gi = x ? rt_tensor_empty(RT_F32, x->ndim, x->shape) : NULL;
     rt_status st = RT_OK;
@@ -59,10 +63,10 @@ rt_tensor *rt_unary(rt_unary_kind k, rt_tensor *a) {
     if (!rt_is_float(out->dtype)) return out;
     rt_node *n = rt_node_attach(out, &UNARY_DESC[k], 1, &a);
     if (n) {
-        n->i[0] = k;
+        n->i[UN_KIND] = k;
         if (uses_output(k)) {
             rt_tensor *al = rt_tensor_alias(out);
-            rt_node_save(n, al);
+            rt_node_save_at(n, UN_OUT, al);
             rt_release(al);
         }
     }
@@ -70,12 +74,15 @@ rt_tensor *rt_unary(rt_unary_kind k, rt_tensor *a) {
 }
 
 /* f[0] = lo, f[1] = hi: gradient passes where lo <= x <= hi */
+/* clamp node slots */
+enum { CL_LO, CL_HI };   /* f[] */
+
 static rt_status clamp_bw(rt_node *n, rt_tensor *go, rt_tensor **g, const bool *needs) {
     if (!needs[0]) return RT_OK;
     rt_tensor *x = rt_f32c(n->inputs[0]), *gc = rt_f32c(go);
     rt_tensor *gi = x ? rt_tensor_empty(RT_F32, x->ndim, x->shape) : NULL;
     if (!x || !gc || !gi) { rt_release(x); rt_release(gc); rt_release(gi); return rt_last_status(); }
-    float lo = isnan(n->f[0]) ? -INFINITY : (float)n->f[0], hi = isnan(n->f[1]) ? INFINITY : (float)n->f[1];
+    float lo = isnan(n->f[CL_LO]) ? -INFINITY : (float)n->f[CL_LO], hi = isnan(n->f[CL_HI]) ? INFINITY : (float)n->f[CL_HI];
     const float *xp = rt_f32(x), *gp = rt_f32(gc);
     float *o = rt_f32(gi);
     int64_t m = rt_numel(x);
@@ -102,7 +109,7 @@ rt_tensor *rt_clamp(rt_tensor *a, double lo, double hi) {
     }
     if (rt_is_float(out->dtype)) {
         rt_node *n = rt_node_attach(out, &CLAMP, 1, &a);
-        if (n) { n->f[0] = lo; n->f[1] = hi; }
+        if (n) { n->f[CL_LO] = lo; n->f[CL_HI] = hi; }
     }
     return out;
 }

@@ -97,8 +97,11 @@ rt_tensor *rt_view(rt_tensor *a, int ndim, const int64_t *shape) {
     return make_view(a, a->offset, ndim, ns, st, &VIEW);
 }
 
+/* transpose node slots */
+enum { TR_D0, TR_D1 };   /* i[] */
+
 static rt_status transpose_bw(rt_node *n, rt_tensor *go, rt_tensor **g, const bool *needs) {
-    if (needs[0] && !(g[0] = rt_transpose(go, (int)n->i[0], (int)n->i[1]))) return rt_last_status();
+    if (needs[0] && !(g[0] = rt_transpose(go, (int)n->i[TR_D0], (int)n->i[TR_D1]))) return rt_last_status();
     return RT_OK;
 }
 static const rt_op_desc TRANSPOSE = {"transpose", transpose_bw, NULL};
@@ -112,7 +115,7 @@ rt_tensor *rt_transpose(rt_tensor *a, int d0, int d1) {
     sh[d0] = a->shape[d1]; sh[d1] = a->shape[d0];
     st[d0] = a->stride[d1]; st[d1] = a->stride[d0];
     rt_tensor *out = make_view(a, a->offset, a->ndim, sh, st, &TRANSPOSE);
-    if (out && out->grad_fn) { out->grad_fn->i[0] = d0; out->grad_fn->i[1] = d1; }
+    if (out && out->grad_fn) { out->grad_fn->i[TR_D0] = d0; out->grad_fn->i[TR_D1] = d1; }
     return out;
 }
 
@@ -144,17 +147,20 @@ rt_tensor *rt_permute(rt_tensor *a, const int *perm) {
 
 /* narrow/select backward: zeros of the input shape with go written into the window.
  * i[0] = dim, i[1] = start, i[2] = 1 for select, i[3] = narrow length. */
+/* narrow / select node slots */
+enum { WIN_DIM, WIN_START, WIN_IS_SELECT, WIN_LEN };   /* i[] */
+
 static rt_status window_bw(rt_node *n, rt_tensor *go, rt_tensor **g, const bool *needs) {
     if (!needs[0]) return RT_OK;
     rt_tensor *in = n->inputs[0];
-    int dim = (int)n->i[0];
-    bool is_select = n->i[2] != 0;
+    int dim = (int)n->i[WIN_DIM];
+    bool is_select = n->i[WIN_IS_SELECT] != 0;
     rt_tensor *z = rt_tensor_zeros(RT_F32, in->ndim, in->shape);
     if (!z) return rt_last_status();
     int64_t sh[RT_MAXDIM];
     memcpy(sh, in->shape, sizeof sh);
-    sh[dim] = is_select ? 1 : n->i[3];
-    rt_tensor *w = rt_tensor_view_of(z->storage, RT_F32, n->i[1] * z->stride[dim], in->ndim, sh, z->stride);
+    sh[dim] = is_select ? 1 : n->i[WIN_LEN];
+    rt_tensor *w = rt_tensor_view_of(z->storage, RT_F32, n->i[WIN_START] * z->stride[dim], in->ndim, sh, z->stride);
     rt_tensor *src = is_select ? rt_unsqueeze(go, dim) : (rt_retain(go), go);
     rt_status st = w && src ? rt_tensor_copy_(w, src) : rt_last_status();
     rt_release(w);
@@ -179,7 +185,7 @@ rt_tensor *rt_narrow(rt_tensor *a, int dim, int64_t start, int64_t len) {
     memcpy(sh, a->shape, sizeof sh);
     sh[dim] = len;
     rt_tensor *out = make_view(a, a->offset + start * a->stride[dim], a->ndim, sh, a->stride, &NARROW);
-    if (out && out->grad_fn) { out->grad_fn->i[0] = dim; out->grad_fn->i[1] = start; out->grad_fn->i[2] = 0; out->grad_fn->i[3] = len; }
+    if (out && out->grad_fn) { out->grad_fn->i[WIN_DIM] = dim; out->grad_fn->i[WIN_START] = start; out->grad_fn->i[WIN_IS_SELECT] = 0; out->grad_fn->i[WIN_LEN] = len; }
     return out;
 }
 
@@ -197,7 +203,7 @@ rt_tensor *rt_select(rt_tensor *a, int dim, int64_t index) {
     int k = 0;
     for (int i = 0; i < a->ndim; i++) if (i != dim) { sh[k] = a->shape[i]; st[k++] = a->stride[i]; }
     rt_tensor *out = make_view(a, a->offset + index * a->stride[dim], a->ndim - 1, sh, st, &SELECT);
-    if (out && out->grad_fn) { out->grad_fn->i[0] = dim; out->grad_fn->i[1] = index; out->grad_fn->i[2] = 1; }
+    if (out && out->grad_fn) { out->grad_fn->i[WIN_DIM] = dim; out->grad_fn->i[WIN_START] = index; out->grad_fn->i[WIN_IS_SELECT] = 1; }
     return out;
 }
 

@@ -65,10 +65,11 @@ void *rt_alloc(size_t nbytes) {
         /* big blocks: 2 MB aligned and advised as transparent huge pages (fewer
          * TLB misses when streaming activations, as PyTorch's allocator does) */
         size_t al = sz >= HUGE_MIN ? HUGE_ALIGN : ALIGN;
-        p = aligned_alloc(al, sz);
-        if (!p) {
+        /* posix_memalign: C11's aligned_alloc wants sz to be a multiple of al, which a
+         * size class need not be for 2 MB alignment (AddressSanitizer rejects it) */
+        if (posix_memalign(&p, al, sz) != 0) {
             rt_memory_trim();
-            p = aligned_alloc(al, sz);
+            if (posix_memalign(&p, al, sz) != 0) p = NULL;
         }
         if (p && sz >= HUGE_MIN) madvise(p, sz, MADV_HUGEPAGE);
         if (!p) { rt_errorf(RT_ENOMEM, "out of memory allocating %zu bytes", nbytes); return NULL; }

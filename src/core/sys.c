@@ -58,7 +58,10 @@ rt_status rt_buf_printf(rt_buf *b, const char *fmt, ...) {
 
 char *rt_buf_detach(rt_buf *b, size_t *len) {
     if (b->oom) { rt_buf_free(b); if (len) *len = 0; return NULL; }
-    if (!b->data && rt_buf_reserve(b, 0)) return NULL;
+    if (!b->data) {
+        if (rt_buf_reserve(b, 0)) return NULL;
+        b->data[0] = 0;
+    }
     char *d = b->data;
     if (len) *len = b->len;
     memset(b, 0, sizeof *b);

@@ -172,21 +172,9 @@ rt_tensor_dict *rt_safetensors_load_mem(const void *buf, size_t len, const char 
 }
 
 /* ---- writer ---- */
-typedef struct { char *p; size_t n, cap; int oom; } sbuf;
-
-static void sb_put(sbuf *b, const char *s, size_t n) {
-    if (b->oom) return;
-    if (b->n + n + 1 > b->cap) {
-        size_t cap = (b->cap + n + 1) * 2;
-        char *q = realloc(b->p, cap);
-        if (!q) { b->oom = 1; return; }
-        b->p = q;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->n, s, n);
-    b->n += n;
-    b->p[b->n] = 0;
-}
+/* The header is built in an rt_buf (core/sys.h); its oom flag carries failures. */
+typedef rt_buf sbuf;
+static void sb_put(sbuf *b, const char *s, size_t n) { rt_buf_append(b, s, n); }
 static void sb_str(sbuf *b, const char *s) { sb_put(b, s, strlen(s)); }
 static void sb_json_str(sbuf *b, const char *s) {
     sb_put(b, "\"", 1);
@@ -255,14 +243,14 @@ rt_status rt_safetensors_save(const char *path, const rt_tensor_dict *d) {
         off += nb;
     }
     sb_str(&h, "}");
-    while (!h.oom && h.n % 8) sb_str(&h, " ");
+    while (!h.oom && h.len % 8) sb_str(&h, " ");
     if (h.oom) { st = rt_errorf(RT_ENOMEM, "%s: out of memory", path); goto done; }
     rt_atomic_file af;
     if ((st = rt_atomic_open(&af, path))) goto done;
     uint8_t len8[8];
-    rt_wr64(len8, h.n);
+    rt_wr64(len8, h.len);
     rt_atomic_write(&af, len8, 8);
-    rt_atomic_write(&af, h.p, h.n);
+    rt_atomic_write(&af, h.data, h.len);
     for (int j = 0; j < n; j++) {
         rt_tensor *t = ct[order[j]];
         rt_atomic_write(&af, rt_data(t), rt_nbytes(t));
@@ -272,6 +260,6 @@ done:
     if (ct) for (int i = 0; i < n; i++) rt_release(ct[i]);
     free(ct);
     free(order);
-    free(h.p);
+    rt_buf_free(&h);
     return st;
 }

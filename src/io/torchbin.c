@@ -257,20 +257,9 @@ rt_tensor_dict *rt_torchbin_load_mem(const void *buf, size_t len, const char *la
 }
 
 /* ---- writer ---- */
-typedef struct { uint8_t *p; size_t n, cap; int oom; } bbuf;
-
-static void bb_put(bbuf *b, const void *s, size_t n) {
-    if (b->oom) return;
-    if (b->n + n > b->cap) {
-        size_t cap = (b->cap + n) * 2;
-        uint8_t *q = realloc(b->p, cap);
-        if (!q) { b->oom = 1; return; }
-        b->p = q;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->n, s, n);
-    b->n += n;
-}
+/* The pickle is built in an rt_buf (core/sys.h); its oom flag carries failures. */
+typedef rt_buf bbuf;
+static void bb_put(bbuf *b, const void *s, size_t n) { rt_buf_append(b, s, n); }
 static void bb_op(bbuf *b, uint8_t op) { bb_put(b, &op, 1); }
 static void bb_str(bbuf *b, const char *s) {
     uint8_t h[5] = {'X'};
@@ -384,7 +373,7 @@ rt_status rt_torchbin_save(const char *path, const rt_tensor_dict *d) {
     wopen = 1;
     const void *pieces[1];
     size_t sizes[1];
-    pieces[0] = pk.p; sizes[0] = pk.n;
+    pieces[0] = pk.data; sizes[0] = pk.len;
     if ((st = rt_zip_writer_add(&w, "archive/data.pkl", pieces, sizes, 1))) goto done;
     for (int g = 0; g < ng; g++) {
         rt_tensor *t = ts[grp_first[g]];
@@ -402,6 +391,6 @@ rt_status rt_torchbin_save(const char *path, const rt_tensor_dict *d) {
 done:
     if (wopen) rt_zip_writer_abort(&w);
     if (ts) for (int i = 0; i < n; i++) rt_release(ts[i]);
-    free(ts); free(r); free(grp_of); free(grp_first); free(glo); free(ghi); free(pk.p);
+    free(ts); free(r); free(grp_of); free(grp_first); free(glo); free(ghi); rt_buf_free(&pk);
     return st;
 }

@@ -33,9 +33,10 @@
  *
  * Where things are: elementwise.h (binary, unary, compare, where, clamp, adds),
  * reduce.h (sums, var, norms, max/min), nn.h (softmax, layer norm, embedding,
- * dropout, losses, attention), gemm.h, vmath.h (the vector math they share),
- * ../optim/update.h (AdamW, BertAdam, LAMB). Adding an op: see the top of
- * autograd/ops.h. */
+ * dropout, losses, attention), topk.h (row-wise top-k), fused.h (bias + act,
+ * bias + residual + layer norm, one attention head), gemm.h and lowp.h (packed
+ * f32 / bf16 / int8 GEMMs), vmath.h (the vector math they share),
+ * ../optim/update.h (AdamW, BertAdam, LAMB). Adding an op: see src/retort.h. */
 #ifndef RT_KERNELS_KERNEL_H
 #define RT_KERNELS_KERNEL_H
 

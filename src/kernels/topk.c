@@ -6,8 +6,8 @@
 /* (value, column) before (value', column') when value is larger, or equal with a lower column. */
 static int better(float v, int64_t c, float v2, int64_t c2) { return v > v2 || (v == v2 && c < c2); }
 
-rt_status rt_k_topk_rows_f32(const float *s, int64_t R, int64_t C, int64_t k, const uint8_t *skip,
-                       const int64_t *self, int64_t *out) {
+rt_status rt_k_topk_rows_f32(int64_t *out, const float *s, const uint8_t *skip, const int64_t *self, int64_t R,
+                             int64_t C, int64_t k) {
     if (k <= 0) return RT_OK;
     float *hv = malloc((size_t)k * sizeof *hv);
     if (!hv) return rt_errorf(RT_ENOMEM, "topk: out of memory");

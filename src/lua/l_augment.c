@@ -104,7 +104,7 @@ static int g_neighbours(lua_State *L) {
         if (idx) {
             memcpy(rt_data(idx), rows + b0, (size_t)bq * sizeof *rows);
             if ((q = rt_index_select(g->emb, 0, idx)) && (s = rt_linear(q, g->emb, NULL)) && (sc = rt_tensor_contiguous(s)))
-                st = rt_k_topk_rows_f32(rt_f32(sc), bq, g->n, k, g->zero, rows + b0, out);
+                st = rt_k_topk_rows_f32(out, rt_f32(sc), g->zero, rows + b0, bq, g->n, k);
             else st = RT_ENOMEM;
         } else st = RT_ENOMEM;
         rt_release(idx); rt_release(q); rt_release(s); rt_release(sc);
@@ -133,7 +133,7 @@ static int l_topk(lua_State *L) {
     rt_tensor *c = rt_tensor_contiguous(t);
     int64_t *out = malloc((size_t)((R ? R : 1) * (k ? k : 1)) * sizeof *out);
     if (!c || !out) { rt_release(c); free(out); return luaL_error(L, "rt._augment.topk: out of memory"); }
-    rt_status st = rt_k_topk_rows_f32(rt_f32(c), R, C, k, NULL, NULL, out);
+    rt_status st = rt_k_topk_rows_f32(out, rt_f32(c), NULL, NULL, R, C, k);
     rt_release(c);
     if (st) { free(out); return rtl_error(L); }
     lua_createtable(L, (int)R, 0);

@@ -38,6 +38,21 @@ static int l_set_threads(lua_State *L) {
 
 static int l_get_threads(lua_State *L) { lua_pushinteger(L, rt_get_threads()); return 1; }
 
+/* rng_state() -> seed, offset of the default generator (as integers). */
+static int l_rng_state(lua_State *L) {
+    rt_generator *g = rt_default_generator();
+    lua_pushinteger(L, (lua_Integer)g->seed);
+    lua_pushinteger(L, (lua_Integer)g->offset);
+    return 2;
+}
+
+static int l_set_rng_state(lua_State *L) {
+    rt_generator *g = rt_default_generator();
+    g->seed = (uint64_t)luaL_checkinteger(L, 1);
+    g->offset = (uint64_t)luaL_checkinteger(L, 2);
+    return 0;
+}
+
 void rtl_open_core(lua_State *L, int rt) {
     static const rtl_reg regs[] = {
         {"memory", l_memory, "rt.memory() -> {live=, peak=, cached=, allocs=, cache_hits=} tensor bytes (live: in tensors now;\n"
@@ -48,6 +63,8 @@ void rtl_open_core(lua_State *L, int rt) {
                                        "results are reproducible across runs and thread counts."},
         {"set_threads", l_set_threads, "rt.set_threads(n) sets the threads of the OpenMP kernels and OpenBLAS (n <= 0: all cores)."},
         {"get_threads", l_get_threads, "rt.get_threads() -> current thread count."},
+        {"rng_state", l_rng_state, "rt.rng_state() -> seed, offset of the default generator (to save with a checkpoint)."},
+        {"set_rng_state", l_set_rng_state, "rt.set_rng_state(seed, offset): restore the default generator exactly."},
         {NULL, NULL, NULL}};
     rtl_register(L, rt, "rt", regs);
     lua_pushstring(L, "retort " RETORT_VERSION);

@@ -23,6 +23,13 @@ static void push_registry_table(lua_State *L, const char *key, const char *mode)
     }
 }
 
+void rtl_doc_name(lua_State *L, const char *qualname, const char *text) {
+    push_registry_table(L, DOC_BY_NAME, NULL);
+    lua_pushstring(L, text);
+    lua_setfield(L, -2, qualname);
+    lua_pop(L, 1);
+}
+
 void rtl_doc(lua_State *L, int idx, const char *qualname, const char *text) {
     idx = lua_absindex(L, idx);
     if (!text) return;
@@ -31,12 +38,7 @@ void rtl_doc(lua_State *L, int idx, const char *qualname, const char *text) {
     lua_pushstring(L, text);
     lua_rawset(L, -3);
     lua_pop(L, 1);
-    if (qualname) {
-        push_registry_table(L, DOC_BY_NAME, NULL);
-        lua_pushstring(L, text);
-        lua_setfield(L, -2, qualname);
-        lua_pop(L, 1);
-    }
+    if (qualname) rtl_doc_name(L, qualname, text);
 }
 
 void rtl_register(lua_State *L, int t, const char *prefix, const rtl_reg *regs) {

@@ -4,9 +4,9 @@
  * helpers are rt.sys (l_sys.c); rt._optim keeps deprecated aliases of them.
  * All tensor arguments must be contiguous f32 tensors with equal element counts. */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 #include "lrt.h"
-#include "../core/rng.h"
 #include "../optim/update.h"
 
 /* The f32 data of a contiguous tensor argument with n elements (n < 0: any). */
@@ -21,40 +21,48 @@ static float *f32_arg(lua_State *L, int idx, int64_t n, const char *fn) {
 
 static int64_t numel_arg(lua_State *L, int idx) { return rt_numel(rtl_check_tensor(L, idx)); }
 
+/* The four f32 buffers (w, g, m, v) at arguments 1..4, all with w's element count. */
+typedef struct { float *w, *g, *m, *v; int64_t n; } wgmv;
+static wgmv wgmv_args(lua_State *L, const char *fn) {
+    wgmv a;
+    a.n = numel_arg(L, 1);
+    a.w = f32_arg(L, 1, a.n, fn); a.g = f32_arg(L, 2, a.n, fn);
+    a.m = f32_arg(L, 3, a.n, fn); a.v = f32_arg(L, 4, a.n, fn);
+    return a;
+}
+
+/* Adam hyper-parameters at 5..10 (lr, beta1, beta2, eps, weight_decay, grad_scale). */
+static rt_adam_hp adam_hp_args(lua_State *L, int64_t step) {
+    rt_adam_hp hp = {luaL_checknumber(L, 5), luaL_checknumber(L, 6), luaL_checknumber(L, 7),
+                     luaL_checknumber(L, 8), luaL_checknumber(L, 9), luaL_optnumber(L, 10, 1.0), step};
+    return hp;
+}
+
 /* adamw(w, g, m, v, lr, beta1, beta2, eps, weight_decay, grad_scale, step) */
 static int l_adamw(lua_State *L) {
-    int64_t n = numel_arg(L, 1);
-    float *w = f32_arg(L, 1, n, "adamw"), *g = f32_arg(L, 2, n, "adamw");
-    float *m = f32_arg(L, 3, n, "adamw"), *v = f32_arg(L, 4, n, "adamw");
-    rt_adam_hp hp = {luaL_checknumber(L, 5), luaL_checknumber(L, 6), luaL_checknumber(L, 7),
-                     luaL_checknumber(L, 8), luaL_checknumber(L, 9), luaL_optnumber(L, 10, 1.0),
-                     (int64_t)luaL_checkinteger(L, 11)};
+    wgmv a = wgmv_args(L, "adamw");
+    rt_adam_hp hp = adam_hp_args(L, (int64_t)luaL_checkinteger(L, 11));
     if (hp.step < 1) return luaL_error(L, "adamw: step must be >= 1");
-    rt_k_adamw(w, m, v, g, n, &hp);
+    rt_k_adamw(a.w, a.m, a.v, a.g, a.n, &hp);
     return 0;
 }
 
 /* adam_wd(w, g, m, v, lr, beta1, beta2, eps, weight_decay, grad_scale) */
 static int l_adam_wd(lua_State *L) {
-    int64_t n = numel_arg(L, 1);
-    float *w = f32_arg(L, 1, n, "adam_wd"), *g = f32_arg(L, 2, n, "adam_wd");
-    float *m = f32_arg(L, 3, n, "adam_wd"), *v = f32_arg(L, 4, n, "adam_wd");
-    rt_adam_hp hp = {luaL_checknumber(L, 5), luaL_checknumber(L, 6), luaL_checknumber(L, 7),
-                     luaL_checknumber(L, 8), luaL_checknumber(L, 9), luaL_optnumber(L, 10, 1.0), 1};
-    rt_k_adam_wd(w, m, v, g, n, &hp);
+    wgmv a = wgmv_args(L, "adam_wd");
+    rt_adam_hp hp = adam_hp_args(L, 1);
+    rt_k_adam_wd(a.w, a.m, a.v, a.g, a.n, &hp);
     return 0;
 }
 
 /* lamb_moments(w, g, m, v, beta1, beta2, eps, step, grad_scale, decay_r) -> |w|^2, |r|^2, |g|^2 */
 static int l_lamb_moments(lua_State *L) {
-    int64_t n = numel_arg(L, 1);
-    float *w = f32_arg(L, 1, n, "lamb_moments"), *g = f32_arg(L, 2, n, "lamb_moments");
-    float *m = f32_arg(L, 3, n, "lamb_moments"), *v = f32_arg(L, 4, n, "lamb_moments");
+    wgmv a = wgmv_args(L, "lamb_moments");
     rt_adam_hp hp = {0, luaL_checknumber(L, 5), luaL_checknumber(L, 6), luaL_checknumber(L, 7), 0,
                      luaL_checknumber(L, 9), (int64_t)luaL_checkinteger(L, 8)};
     if (hp.step < 1) return luaL_error(L, "lamb_moments: step must be >= 1");
     double s[3];
-    rt_k_lamb_moments(m, v, s, w, g, n, &hp, luaL_checknumber(L, 10));
+    rt_k_lamb_moments(a.m, a.v, s, a.w, a.g, a.n, &hp, luaL_checknumber(L, 10));
     lua_pushnumber(L, s[0]); lua_pushnumber(L, s[1]); lua_pushnumber(L, s[2]);
     return 3;
 }
@@ -101,29 +109,6 @@ static int l_nonfinite(lua_State *L) {
     return 1;
 }
 
-/* rng_state() -> seed, offset of the default generator (as integers). */
-static int l_rng_state(lua_State *L) {
-    rt_generator *g = rt_default_generator();
-    lua_pushinteger(L, (lua_Integer)g->seed);
-    lua_pushinteger(L, (lua_Integer)g->offset);
-    return 2;
-}
-
-static int l_set_rng_state(lua_State *L) {
-    rt_generator *g = rt_default_generator();
-    g->seed = (uint64_t)luaL_checkinteger(L, 1);
-    g->offset = (uint64_t)luaL_checkinteger(L, 2);
-    return 0;
-}
-
-/* interrupted() -> true once if Ctrl-C was pressed since the last call (clears the flag). */
-static int l_interrupted(lua_State *L) {
-    int f = rt_interrupted();
-    if (f) rt_interrupt_clear();
-    lua_pushboolean(L, f);
-    return 1;
-}
-
 static const rtl_reg optim_fns[] = {
     {"adamw", l_adamw, "rt._optim.adamw(w, g, m, v, lr, beta1, beta2, eps, weight_decay, grad_scale, step)\n"
      "One PyTorch-AdamW step on one f32 tensor in place (bias-corrected, decoupled decay)."},
@@ -137,15 +122,30 @@ static const rtl_reg optim_fns[] = {
     {"scale_", l_scale, "rt._optim.scale_(t, s) -> t, multiplied by s in place."},
     {"copy_", l_copy, "rt._optim.copy_(dst, src) -> dst with src's values (f32, same element count)."},
     {"nonfinite", l_nonfinite, "rt._optim.nonfinite(t) -> number of NaN/Inf elements of an f32 tensor."},
-    {"rng_state", l_rng_state, "rt._optim.rng_state() -> seed, offset of the default generator."},
-    {"set_rng_state", l_set_rng_state, "rt._optim.set_rng_state(seed, offset): restore the default generator."},
-    {"interrupted", l_interrupted, "rt._optim.interrupted() -> true once after Ctrl-C (clears the flag)."},
     {NULL, NULL, NULL}};
+
+/* Deprecated old names: the same functions as rt.sys.<name> / rt.<name>, kept for
+ * callers not yet moved (help by name says so; help by value shows the new name). */
+static void add_aliases(lua_State *L, int t, int rt) {
+    static const struct { const char *table, *name; } A[] = {
+        {"sys", "isatty"}, {"sys", "now"}, {"sys", "fsync"}, {"sys", "mkdir"}, {"sys", "listdir"},
+        {"sys", "isdir"}, {"sys", "interrupted"}, {NULL, "rng_state"}, {NULL, "set_rng_state"}};
+    for (size_t i = 0; i < sizeof A / sizeof *A; i++) {
+        if (A[i].table) { lua_getfield(L, rt, A[i].table); lua_getfield(L, -1, A[i].name); lua_remove(L, -2); }
+        else lua_getfield(L, rt, A[i].name);
+        lua_setfield(L, t, A[i].name);
+        char qual[64], text[128];
+        snprintf(qual, sizeof qual, "rt._optim.%s", A[i].name);
+        snprintf(text, sizeof text, "%s: deprecated, use rt.%s%s%s.", qual, A[i].table ? A[i].table : "",
+                 A[i].table ? "." : "", A[i].name);
+        rtl_doc_name(L, qual, text);
+    }
+}
 
 void rtl_open_optim(lua_State *L, int rt) {
     lua_newtable(L);
     rtl_register(L, lua_gettop(L), "rt._optim", optim_fns);
-    rtl_sys_aliases(L, lua_gettop(L));   /* old names of rt.sys functions (deprecated) */
+    add_aliases(L, lua_gettop(L), rt);
     rtl_doc(L, -1, "rt._optim", "Low-level optimizer kernels and training helpers (see rt.optim).");
     lua_setfield(L, rt, "_optim");
 }

@@ -1,6 +1,6 @@
 /* l_sys.c — rt.sys: the services room (core/sys.h) for Lua: whole-file reads,
  * atomic writes, mkdir -p, directory listing, lstat-safe tree removal, the
- * monotonic clock and isatty. Errors are Lua errors naming the path, except
+ * monotonic clock, isatty and the Ctrl-C flag. Errors are Lua errors naming the path, except
  * listdir, which answers nil, message for a missing directory (a question, not
  * a failure). */
 #include <stdlib.h>
@@ -73,6 +73,14 @@ static int l_fsync(lua_State *L) {
     return 0;
 }
 
+/* rt.sys.interrupted() -> true once after Ctrl-C (clears the flag) */
+static int l_interrupted(lua_State *L) {
+    int f = rt_interrupted();
+    if (f) rt_interrupt_clear();
+    lua_pushboolean(L, f);
+    return 1;
+}
+
 static int l_now(lua_State *L) { lua_pushnumber(L, rt_now()); return 1; }
 static int l_isatty(lua_State *L) { lua_pushboolean(L, rt_isatty((int)luaL_optinteger(L, 1, 1))); return 1; }
 
@@ -90,27 +98,8 @@ static const rtl_reg sys_fns[] = {
     {"fsync", l_fsync, "rt.sys.fsync(path): flush a file (or directory) to disk."},
     {"now", l_now, "rt.sys.now() -> monotonic wall-clock seconds (differences only)."},
     {"isatty", l_isatty, "rt.sys.isatty(fd=1) -> whether the file descriptor is a terminal."},
+    {"interrupted", l_interrupted, "rt.sys.interrupted() -> true once after Ctrl-C was pressed (clears the flag)."},
     {NULL, NULL, NULL}};
-
-/* The same C functions under rt._optim's old names, for callers not yet moved. */
-static const rtl_reg optim_aliases[] = {
-    {"isatty", l_isatty, "rt._optim.isatty(fd=1): deprecated, use rt.sys.isatty."},
-    {"now", l_now, "rt._optim.now(): deprecated, use rt.sys.now."},
-    {"fsync", l_fsync, "rt._optim.fsync(path): deprecated, use rt.sys.fsync."},
-    {"mkdir", l_mkdir, "rt._optim.mkdir(path): deprecated, use rt.sys.mkdir."},
-    {"listdir", l_listdir, "rt._optim.listdir(path): deprecated, use rt.sys.listdir."},
-    {"isdir", l_isdir, "rt._optim.isdir(path): deprecated, use rt.sys.isdir."},
-    {NULL, NULL, NULL}};
-
-void rtl_sys_aliases(lua_State *L, int t) {
-    rtl_register(L, t, "rt._optim", optim_aliases);
-    /* help by value must keep describing rt.sys.<name>, not the alias */
-    for (const rtl_reg *r = sys_fns; r->name; r++) {
-        lua_pushcfunction(L, r->fn);
-        rtl_doc(L, -1, NULL, r->doc);
-        lua_pop(L, 1);
-    }
-}
 
 void rtl_open_sys(lua_State *L, int rt) {
     lua_newtable(L);

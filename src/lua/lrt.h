@@ -20,6 +20,8 @@ void rtl_register(lua_State *L, int t, const char *prefix, const rtl_reg *regs);
 /* Attach help text to the value at index idx (functions, tables, userdata metatables),
  * under a qualified name so `?name` finds it too. */
 void rtl_doc(lua_State *L, int idx, const char *qualname, const char *text);
+/* Help text under a name only (an alias must not change the help of the value). */
+void rtl_doc_name(lua_State *L, const char *qualname, const char *text);
 
 /* Raise a Lua error from the current rt_last_error() message (never returns). */
 int rtl_error(lua_State *L);
@@ -60,8 +62,6 @@ void rtl_open_pregen(lua_State *L, int rt);    /* rt._data.pregen_corpus etc. (a
 void rtl_open_pretrain(lua_State *L, int t);  /* rt._data.create_pretraining (into the table at t) */
 void rtl_open_optim(lua_State *L, int rt);     /* rt._optim kernels */
 void rtl_open_sys(lua_State *L, int rt);       /* rt.sys: files, directories, clock */
-/* Add the deprecated rt._optim aliases of rt.sys functions to the table at index t. */
-void rtl_sys_aliases(lua_State *L, int t);
 void rtl_open_lowp(lua_State *L, int rt);      /* rt.autocast, rt.cpu */
 void rtl_open_augment(lua_State *L, int rt);   /* rt._augment (GloVe, top-k) */
 void rtl_open_help(lua_State *L, int rt);      /* rt.doc, help */

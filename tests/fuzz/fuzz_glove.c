@@ -23,7 +23,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             if (g.zero[i] ? ss != 0 : fabs(ss - 1) > 1e-3) __builtin_trap();
         }
         int64_t k = 3, *out = malloc((size_t)(g.n * k) * sizeof *out);
-        if (out && rt_k_topk_rows_f32(E, g.n, g.dim, k, NULL, NULL, out) == RT_OK)
+        if (out && rt_k_topk_rows_f32(out, E, NULL, NULL, g.n, g.dim, k) == RT_OK)
             for (int64_t i = 0; i < g.n * k; i++) if (out[i] < -1 || out[i] >= g.dim) __builtin_trap();
         free(out);
         rt_glove_free(&g);

@@ -67,7 +67,7 @@ T.test("without out= no file lands in the working directory", function()
   local out = p:read("a"); p:close()
   local path = out:match("(%S+%.png)")
   T.ok(path and path:sub(1, #cwd) ~= cwd and io.open(path, "rb"), "picture at " .. tostring(path) .. ":\n" .. out)
-  T.eq(#rt._optim.listdir(cwd), 0, "files written to the working directory")
+  T.eq(#rt.sys.listdir(cwd), 0, "files written to the working directory")
   os.remove(path)
 end)
 

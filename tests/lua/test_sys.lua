@@ -94,14 +94,22 @@ T.test("rt.sys.remove_tree unlinks symlinks and never descends into them", funct
   rt.sys.remove_tree(dir); rt.sys.remove_tree(outside)
 end)
 
-T.test("rt.sys.now is monotonic; isatty answers booleans; rt._optim aliases", function()
+T.test("rt.sys.now is monotonic; isatty answers booleans; rt._optim aliases; rng state", function()
   local a = rt.sys.now(); local b = rt.sys.now()
   T.ok(type(a) == "number" and b >= a)
   T.eq(type(rt.sys.isatty(1)), "boolean")
   T.eq(rt.sys.isatty(987), false)
-  for _, n in ipairs{"mkdir", "now", "listdir", "isatty", "isdir", "fsync"} do
+  for _, n in ipairs{"mkdir", "now", "listdir", "isatty", "isdir", "fsync", "interrupted"} do
     T.eq(rt._optim[n], rt.sys[n], "rt._optim." .. n .. " is rt.sys." .. n)
+    T.ok(rt.doc("rt._optim." .. n):find("deprecated, use rt.sys." .. n, 1, true))
   end
+  T.eq(rt._optim.rng_state, rt.rng_state); T.eq(rt._optim.set_rng_state, rt.set_rng_state)
+  T.ok(not rt.doc(rt.sys.mkdir):find("deprecated", 1, true), "help(rt.sys.mkdir) stays the rt.sys text")
+  T.eq(rt.sys.interrupted(), false)
+  local seed, off = rt.rng_state()
+  rt.randn(10); rt.set_rng_state(seed, off)
+  local s2, o2 = rt.rng_state()
+  T.eq(s2, seed); T.eq(o2, off)
 end)
 
 os.exit(T.summary() and 0 or 1)

@@ -15,7 +15,7 @@ local function new_model(seed)
   function m:named_parameters() return { ["classifier.weight"] = self.W, ["classifier.bias"] = self.b } end
   function m:train() self.training = true; return self end
   function m:eval() self.training = false; return self end
-  function m:save(dir) rt._optim.mkdir(dir); rt.save(dir .. "/model.safetensors", self:named_parameters()) end
+  function m:save(dir) rt.sys.mkdir(dir); rt.save(dir .. "/model.safetensors", self:named_parameters()) end
   function m:logits(x)
     local h = rt.F.linear(x, self.W, self.b)
     if self.training and self.dropout then h = rt.F.dropout(h, self.dropout) end
@@ -163,7 +163,7 @@ T.test("trainer early stopping and keep_last", function()
   T.eq(s.stopped, "early_stopping")
   T.eq(s.step, 8)                        -- evals at 2 (best), 4, 6, 8 -> 3 without improvement
   local cks = {}
-  for _, e in ipairs(rt._optim.listdir(dir)) do if e:match("^checkpoint") then cks[#cks + 1] = e end end
+  for _, e in ipairs(rt.sys.listdir(dir)) do if e:match("^checkpoint") then cks[#cks + 1] = e end end
   T.eq(#cks, 2)
   Trainer.remove_tree(dir)
 end)

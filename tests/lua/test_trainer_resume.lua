@@ -16,7 +16,7 @@ local function new_model(seed)
   function m:named_parameters() return { ["classifier.weight"] = self.W, ["classifier.bias"] = self.b } end
   function m:train() self.training = true; return self end
   function m:eval() self.training = false; return self end
-  function m:save(dir) rt._optim.mkdir(dir); rt.save(dir .. "/model.safetensors", self:named_parameters()) end
+  function m:save(dir) rt.sys.mkdir(dir); rt.save(dir .. "/model.safetensors", self:named_parameters()) end
   function m:logits(x)
     local h = rt.F.linear(x, self.W, self.b)
     if self.training then h = rt.F.dropout(h, self.dropout) end

@@ -58,12 +58,12 @@ static void test_topk(void **state) {
     (void)state;
     const float s[] = {1, 5, 3, 5, NAN, -1, -2, -3, 0, 7};
     int64_t out[6];
-    assert_int_equal(rt_k_topk_rows_f32(s, 2, 5, 3, NULL, NULL, out), RT_OK);
+    assert_int_equal(rt_k_topk_rows_f32(out, s, NULL, NULL, 2, 5, 3), RT_OK);
     int64_t want[] = {1, 3, 2, 4, 3, 0};
     assert_memory_equal(out, want, sizeof want);
     uint8_t skip[5] = {0, 1, 0, 0, 0};
     int64_t self[2] = {3, -1};
-    assert_int_equal(rt_k_topk_rows_f32(s, 2, 5, 3, skip, self, out), RT_OK);
+    assert_int_equal(rt_k_topk_rows_f32(out, s, skip, self, 2, 5, 3), RT_OK);
     int64_t want2[] = {2, 0, -1, 4, 3, 0};
     assert_memory_equal(out, want2, sizeof want2);
 }

@@ -207,6 +207,12 @@ static void test_clock_tty_buf(void **state) {
     assert_int_equal(s[n - 1], ']');
     assert_null(buf.data);
     free(s);
+    rt_buf empty = {0};
+    s = rt_buf_detach(&empty, &n);                 /* an empty buffer still gives "" */
+    assert_non_null(s);
+    assert_int_equal(n, 0);
+    assert_string_equal(s, "");
+    free(s);
 }
 
 int main(void) {
