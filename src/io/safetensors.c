@@ -2,6 +2,7 @@
  * where aligned) and atomic writer. See safetensors.h. */
 #include "safetensors.h"
 #include "ioutil.h"
+#include "../core/shape.h"
 
 #include <cJSON.h>
 #include <inttypes.h>
@@ -98,9 +99,10 @@ static rt_tensor_dict *parse(rt_storage *s, size_t len, const char *label) {
             double v = cJSON_IsNumber(x) ? x->valuedouble : -1;
             if (!(v >= 0 && v <= 9.0e15) || v != floor(v)) { rt_errorf(RT_ESHAPE, "%s: tensor '%s': bad shape entry %d", label, name, k + 1); goto fail; }
             shape[k] = (int64_t)v;
-            if (shape[k] && numel > UINT64_MAX / 16 / (uint64_t)shape[k]) { rt_errorf(RT_ESHAPE, "%s: tensor '%s': shape too large", label, name); goto fail; }
-            numel *= (uint64_t)shape[k];
         }
+        int64_t numel_s;
+        if (!rt_shape_check(nd, shape, 8, &numel_s)) { rt_error_prefix("%s: tensor '%s'", label, name); goto fail; }
+        numel = (uint64_t)numel_s;
         if (!cJSON_IsArray(jof) || cJSON_GetArraySize(jof) != 2 || !cJSON_IsNumber(jof->child) || !cJSON_IsNumber(jof->child->next)) {
             rt_errorf(RT_EFORMAT, "%s: tensor '%s': data_offsets must be [begin, end]", label, name); goto fail;
         }
@@ -130,7 +132,8 @@ static rt_tensor_dict *parse(rt_storage *s, size_t len, const char *label) {
             t = rt_tensor_empty(st_types[ti].dt, nd, shape);
             if (t) convert(rt_data(t), buf + pos, (int64_t)numel, st_types[ti].conv, (int)size);
         }
-        if (!t || rt_tdict_add_owned(d, name, t)) goto fail;
+        if (!t) { rt_error_prefix("%s: tensor '%s'", label, name); goto fail; }
+        if (rt_tdict_add_owned(d, name, t)) goto fail;
     }
     qsort(ranges, (size_t)nr, sizeof *ranges, cmp_range);
     for (int i = 1; i < nr; i++) {

@@ -2,6 +2,7 @@
 #include "torchbin.h"
 #include "pickle.h"
 #include "zip.h"
+#include "../core/shape.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
@@ -133,6 +134,9 @@ static rt_tensor *rebuild(tb_ctx *c, const pk_val *v, const char *name, int dept
         tberr(c, RT_EFORMAT, "tensor '%s': malformed _rebuild_tensor arguments (or more than 6 dims)", name, NULL);
         return NULL;
     }
+    for (int i = 0; i < nd; i++)
+        if (shape[i] < 0 || stride[i] < 0) { tberr(c, RT_ESHAPE, "tensor '%s': negative size or stride", name, NULL); return NULL; }
+    if (!rt_shape_check(nd, shape, 8, NULL)) { rt_error_prefix("%s: tensor '%s'", c->label, name); return NULL; }
     tb_store *st = get_store(c, a->items[0], name);
     if (!st) return NULL;
     int64_t off = a->items[1]->i, last = off;
@@ -149,7 +153,9 @@ static rt_tensor *rebuild(tb_ctx *c, const pk_val *v, const char *name, int dept
         tberr(c, RT_ESHAPE, "tensor '%s': view %s", name, m2);
         return NULL;
     }
-    return rt_tensor_view_of(st->s, st->dt, st->base + off, nd, shape, stride);
+    rt_tensor *t = rt_tensor_view_of(st->s, st->dt, st->base + off, nd, shape, stride);
+    if (!t) rt_error_prefix("%s: tensor '%s'", c->label, name);
+    return t;
 }
 
 static int walk(tb_ctx *c, const pk_val *d, const char *prefix, int depth) {

@@ -1,0 +1,121 @@
+-- Hostile sizes and files, interrupted saves: no crash, no silent mix of old and new.
+-- Every crafted file is built here.
+local T = require "retort.test"
+local rt = require "retort"
+
+local RETORT = os.getenv("RETORT_BIN") or "build/retort"
+
+local function write(path, bytes)
+  local f = assert(io.open(path, "wb")); f:write(bytes); f:close(); return path
+end
+local function ls(dir)
+  local out, p = {}, io.popen("ls -A '" .. dir .. "'")
+  for l in p:lines() do out[#out + 1] = l end
+  p:close()
+  return out
+end
+
+T.test("rt.zeros/empty with sizes whose product wraps: an error, not a crash", function()
+  T.raises(function() rt.zeros(4611686018427387905, 4) end, "shape [4611686018427387905,4] is too large")
+  T.raises(function() rt.zeros(0, 9000000000000000, 9000000000000000) end, "is too large")
+  T.raises(function() rt.zeros(1, 4):expand(4611686018427387905, 4) end, "is too large")
+  T.raises(function() rt.ones(2 ^ 40, 2 ^ 30) end, "is too large")
+end)
+
+T.test("safetensors shapes that overflow name the file and the tensor", function()
+  local dir = T.tmpdir()
+  local function st(name, shape, nbytes)
+    local hdr = '{"big":{"dtype":"F32","shape":' .. shape .. ',"data_offsets":[0,' .. nbytes .. ']}}'
+    return write(dir .. "/" .. name, string.pack("<I8", #hdr) .. hdr .. string.rep("\0", nbytes))
+  end
+  local p = st("zero.safetensors", "[0,9000000000000000,9000000000000000]", 0)
+  T.raises(function() rt.load(p) end, "zero.safetensors: tensor 'big': shape [0,9000000000000000,9000000000000000] is too large")
+  p = st("wrap.safetensors", "[4503599627370496,1048576]", 16)
+  T.raises(function() rt.load(p) end, "wrap.safetensors: tensor 'big': shape [4503599627370496,1048576] is too large")
+  os.execute("rm -rf '" .. dir .. "'")
+end)
+
+T.test("config limits and a size estimate before allocating", function()
+  local dir = T.tmpdir()
+  write(dir .. "/config.json", '{"vocab_size":100,"hidden_size":768,"num_hidden_layers":10000,"num_attention_heads":12}')
+  write(dir .. "/model.safetensors", string.pack("<I8", 2) .. "{}")
+  T.raises(function() rt.model.load(dir, {quiet = true}) end, "config.json: num_hidden_layers 10000 is above the limit 1024")
+  write(dir .. "/config.json", '{"vocab_size":100,"hidden_size":8192,"num_hidden_layers":1000,"num_attention_heads":8,"intermediate_size":32768}')
+  T.raises(function() rt.model.load(dir, {quiet = true}) end, "GiB for its parameters alone")
+  T.raises(function() rt.model.new({vocab_size = 2 ^ 30, hidden_size = 8, num_attention_heads = 2}) end, "vocab_size")
+  os.execute("rm -rf '" .. dir .. "'")
+end)
+
+local cfgA = {vocab_size = 30, hidden_size = 8, num_hidden_layers = 1, num_attention_heads = 2, intermediate_size = 16,
+              max_position_embeddings = 16}
+local cfgB = {vocab_size = 30, hidden_size = 8, num_hidden_layers = 2, num_attention_heads = 2, intermediate_size = 16,
+              max_position_embeddings = 16}
+
+-- "A" or "B" when the loaded model equals one of them exactly (config and every tensor)
+local function which(m, A, B)
+  for tag, ref in pairs{A = A, B = B} do
+    if m.config.num_hidden_layers == ref.config.num_hidden_layers then
+      local pa, pb, same = m:named_parameters(), ref:named_parameters(), true
+      for k, v in pairs(pb) do
+        if not pa[k] or (pa[k] - v):abs():max():item() ~= 0 then same = false end
+      end
+      for k in pairs(pa) do if not pb[k] then same = false end end
+      if same then return tag end
+    end
+  end
+  return "neither"
+end
+
+T.test("m:save is atomic as a whole: kill -9 at every step loads exactly the old or the new model", function()
+  local dir = T.tmpdir()
+  local target = dir .. "/model"
+  local A = rt.model.new(cfgA, {seed = 1})
+  local B = rt.model.new(cfgB, {seed = 2})
+  local child = write(dir .. "/save_b.lua", string.format(
+    "local rt = require 'retort'\nlocal m = rt.model.new(%s, {seed = 2})\nm:save(%q)\n",
+    "{vocab_size = 30, hidden_size = 8, num_hidden_layers = 2, num_attention_heads = 2, intermediate_size = 16, max_position_embeddings = 16}",
+    target))
+  local seen, kills = {}, 0
+  for k = 1, 20 do
+    os.execute("rm -rf '" .. target .. "'")
+    A:save(target)
+    local ok, how, code = os.execute("RETORT_CRASH_AT=" .. k .. " exec '" .. RETORT .. "' '" .. child .. "' 2>/dev/null")
+    local m = rt.model.load(target, {quiet = true})
+    local got = which(m, A, B)
+    T.ok(got ~= "neither", "kill at step " .. k .. ": the folder loads as neither the old nor the new model")
+    seen[got] = true
+    if ok then T.eq(got, "B", "a finished save"); break end
+    T.eq(how, "signal"); T.eq(code, 9)
+    kills = kills + 1
+    -- the next save to that place finishes or discards the interrupted one
+    local before = ls(target)
+    B:save(target)
+    T.eq(which(rt.model.load(target, {quiet = true}), A, B), "B")
+    for _, f in ipairs(ls(target)) do
+      T.ok(not f:find("retort") and not f:find("%.tmp%."), "left behind after step " .. k .. ": " .. f .. " (before: " .. table.concat(before, " ") .. ")")
+    end
+  end
+  T.ok(kills >= 5, "only " .. kills .. " kill points")
+  print("kill points: " .. kills)
+  T.ok(seen.A and seen.B, "both outcomes seen")
+  os.execute("rm -rf '" .. dir .. "'")
+end)
+
+T.test("rt.model.load refuses config and weights that disagree, even quiet", function()
+  local dir = T.tmpdir()
+  local A = rt.model.new(cfgA, {seed = 1})
+  local B = rt.model.new(cfgB, {seed = 2})
+  A:save(dir .. "/a"); B:save(dir .. "/b")
+  os.execute("cp '" .. dir .. "/b/config.json' '" .. dir .. "/a/config.json'")   -- new config beside old weights
+  T.raises(function() rt.model.load(dir .. "/a", {quiet = true}) end, "config and weights disagree")
+  -- stale temporary files of an old-style killed save are removed by the next save
+  write(dir .. "/b/config.json.tmp.AbC123", "{")
+  write(dir .. "/b/.model.safetensors.retort-new.tmp.XyZ789", "junk")
+  B:save(dir .. "/b")
+  for _, f in ipairs(ls(dir .. "/b")) do T.ok(not f:find("tmp"), "left behind: " .. f) end
+  -- a safetensors save over a .bin one removes the old weights in the same commit
+  A:save(dir .. "/c", {format = "bin"}); B:save(dir .. "/c")
+  T.eq(which(rt.model.load(dir .. "/c", {quiet = true}), A, B), "B")
+  for _, f in ipairs(ls(dir .. "/c")) do T.ok(f ~= "pytorch_model.bin", "old weights kept") end
+  os.execute("rm -rf '" .. dir .. "'")
+end)
