@@ -16,7 +16,7 @@ PKGS=(
   gnuplot-nox
   python3-nbformat
 )
-TEST_PKGS=(python3-torch python3-numpy)
+TEST_PKGS=(python3-torch python3-numpy chromium)
 DEV_PKGS=("${TEST_PKGS[@]}" python3-sklearn python3-scipy python3-jieba)
 
 want=("${PKGS[@]}")

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Runs the whole suite against $BUILD (build/ or build-asan/): cmocka unit tests,
 # Lua tests (gradient checks, golden parity, API, CLI), then the notebooks.
-# Prints each runner's summary and a final "N passed, N failed" line.
+# Prints each runner's summary and a final "suites: N passed, N failed" line, with
+# ", N skipped" appended when tests were skipped (seed data absent: each such test
+# says "skipped: seed data not found at <path>").
 set -u
 BUILD=${BUILD:-build}
 RETORT="$BUILD/retort"
 export RETORT_BIN="$RETORT" NO_COLOR=1
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
-pass=0; fail=0; failed=()
+pass=0; fail=0; failed=(); skipped=0
 
 note() { if [ "$1" -eq 0 ]; then pass=$((pass+1)); else fail=$((fail+1)); failed+=("$2"); fi; }
 
@@ -24,7 +26,10 @@ echo "== Lua tests"
 for t in tests/lua/test_*.lua; do
   [ -f "$t" ] || continue
   out=$("$RETORT" tests/lua/run.lua "$t" 2>&1); rc=$?
-  echo "$out" | tail -n 1 | sed "s|^|$(basename "$t"): |"
+  last=$(echo "$out" | tail -n 1)
+  echo "$last" | sed "s|^|$(basename "$t"): |"
+  n=$(echo "$last" | sed -n 's/.*, \([0-9][0-9]*\) skipped$/\1/p')
+  [ -n "$n" ] && skipped=$((skipped+n))
   [ $rc -ne 0 ] && echo "$out" | grep -v '^ok ' | tail -40
   note $rc "$(basename "$t")"
 done
@@ -47,5 +52,9 @@ done
 
 echo "== summary"
 [ $fail -gt 0 ] && echo "failed suites: ${failed[*]}"
-echo "suites: $pass passed, $fail failed"
+if [ $skipped -gt 0 ]; then
+  echo "suites: $pass passed, $fail failed, $skipped skipped"
+else
+  echo "suites: $pass passed, $fail failed"
+fi
 [ $fail -eq 0 ]

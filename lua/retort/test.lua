@@ -1,9 +1,27 @@
 -- retort.test: a tiny test harness for Lua tests (tests/lua/*.lua) and notebooks.
 --   local T = require "retort.test"
 --   T.test("name", function() T.eq(1+1, 2); T.near(x, y, 1e-5) end)
--- Each test prints "ok <name>" or "FAIL <name>: message"; T.summary() prints
--- "N passed, N failed" and returns the exit status.
-local T = { passed = 0, failed = 0, failures = {} }
+-- Each test prints "ok <name>", "FAIL <name>: message" or "skip <name> (skipped: why)";
+-- T.summary() prints "N passed, N failed" (then ", N skipped" when some were) and
+-- returns the exit status. T.seed(rel) is the path of shared seed data, or skips the
+-- calling test with "skipped: seed data not found at <path>" when it is absent.
+local T = { passed = 0, failed = 0, skipped = 0, failures = {} }
+
+local Skip = {}
+Skip.__index = Skip
+Skip.__tostring = function(e) return "skipped: " .. e.reason end
+
+--- T.skip(reason): stop the current test and count it as skipped (not failed).
+function T.skip(reason) error(setmetatable({ reason = tostring(reason) }, Skip), 0) end
+
+--- T.is_skip(err) -> the reason when err was raised by T.skip, else nil.
+function T.is_skip(err) return getmetatable(err) == Skip and err.reason or nil end
+
+--- T.record_skip(name, reason): count and print a skipped test.
+function T.record_skip(name, reason)
+  T.skipped = T.skipped + 1
+  io.stdout:write("skip ", name, " (skipped: ", tostring(reason), ")\n")
+end
 
 local function fmt(v)
   if type(v) == "string" then return string.format("%q", v) end
@@ -19,10 +37,12 @@ end
 --- T.test(name, fn): run fn, count pass/fail; errors are failures with a traceback.
 function T.test(name, fn)
   if T.filter and not name:find(T.filter, 1, true) then return end
-  local ok, err = xpcall(fn, debug.traceback)
+  local ok, err = xpcall(fn, function(e) if T.is_skip(e) then return e end return debug.traceback(e, 2) end)
   if ok then
     T.passed = T.passed + 1
     io.stdout:write("ok ", name, "\n")
+  elseif T.is_skip(err) then
+    T.record_skip(name, T.is_skip(err))
   else
     T.record_failure(name, err)
   end
@@ -67,10 +87,16 @@ function T.raises(fn, pattern, msg)
   return err
 end
 
---- Path of the shared seed data (../shared/seed from the repo root, or $RETORT_SEED).
+--- T.seed(rel) -> path of the shared seed data (../shared/seed from the repo root,
+--- or $RETORT_SEED) joined with rel. When that path does not exist (a clone outside
+--- the workspace) the calling test is skipped: "skipped: seed data not found at <path>".
 function T.seed(rel)
   local base = os.getenv("RETORT_SEED") or "../shared/seed"
-  return rel and (base .. "/" .. rel) or base
+  local path = rel and (base .. "/" .. rel) or base
+  local f = io.open(path, "r")
+  if not f then T.skip("seed data not found at " .. path) end
+  f:close()
+  return path
 end
 
 --- Path of the golden fixtures ($RETORT_GOLDEN for `make parity`, else tests/golden).
@@ -84,9 +110,12 @@ function T.tmpdir()
   return p
 end
 
+--- T.summary() -> true when nothing failed and something ran or was skipped; prints
+--- "N passed, N failed" (", N skipped" appended when tests were skipped).
 function T.summary()
-  io.stdout:write(string.format("%d passed, %d failed\n", T.passed, T.failed))
-  return T.failed == 0 and T.passed > 0
+  local skipped = T.skipped > 0 and string.format(", %d skipped", T.skipped) or ""
+  io.stdout:write(string.format("%d passed, %d failed%s\n", T.passed, T.failed, skipped))
+  return T.failed == 0 and (T.passed > 0 or T.skipped > 0)
 end
 
 return T
