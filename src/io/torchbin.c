@@ -28,6 +28,7 @@ typedef struct {
     rt_zip *zip;
     char prefix[256];
     tb_store *stores; int nstores, capstores;
+    int *shash, shcap;         /* index of stores by key (1 + store, 0 empty) */
     rt_tensor_dict *out;
 } tb_ctx;
 
@@ -51,6 +52,16 @@ static void convert(void *dst, const uint8_t *src, int64_t n, tb_conv cv, int si
     }
 }
 
+/* Slot of key in the store index (or the empty slot it takes); -1 without an index. */
+static int store_slot(const tb_ctx *c, const char *key) {
+    if (!c->shash) return -1;
+    uint32_t h = 2166136261u, m = (uint32_t)c->shcap - 1;
+    for (const char *p = key; *p; p++) h = (h ^ (uint8_t)*p) * 16777619u;
+    for (h &= m; c->shash[h]; h = (h + 1) & m)
+        if (strcmp(c->stores[c->shash[h] - 1].key, key) == 0) break;
+    return (int)h;
+}
+
 /* The storage for a persistent id ('storage', cls, key, location, numel). */
 static tb_store *get_store(tb_ctx *c, const pk_val *pid, const char *tname) {
     const pk_val *t = pid->args;
@@ -60,8 +71,8 @@ static tb_store *get_store(tb_ctx *c, const pk_val *pid, const char *tname) {
         return NULL;
     }
     const char *key = t->items[2]->s;
-    for (int i = 0; i < c->nstores; i++)
-        if (strcmp(c->stores[i].key, key) == 0) return &c->stores[i];
+    int slot = store_slot(c, key);
+    if (slot >= 0 && c->shash[slot]) return &c->stores[c->shash[slot] - 1];
     int ti = -1;
     for (size_t k = 0; k < sizeof tb_types / sizeof *tb_types; k++)
         if (strcmp(t->items[1]->s, tb_types[k].cls) == 0) ti = (int)k;
@@ -87,6 +98,17 @@ static tb_store *get_store(tb_ctx *c, const pk_val *pid, const char *tname) {
         c->stores = s;
         c->capstores = cap;
     }
+    if (2 * (c->nstores + 1) > c->shcap) {       /* grow the index, load <= 1/2 */
+        int nc = c->shcap ? 2 * c->shcap : 64;
+        int *h = calloc((size_t)nc, sizeof *h);
+        if (!h) { rt_errorf(RT_ENOMEM, "%s: out of memory", c->label); return NULL; }
+        free(c->shash);
+        c->shash = h;
+        c->shcap = nc;
+        for (int i = 0; i < c->nstores; i++) c->shash[store_slot(c, c->stores[i].key)] = i + 1;
+        slot = store_slot(c, key);
+    }
+    c->shash[slot] = c->nstores + 1;
     tb_store *st = &c->stores[c->nstores];
     st->key = key;
     st->numel = numel;
@@ -232,12 +254,14 @@ static rt_tensor_dict *parse(rt_storage *file, size_t len, const char *label) {
     rt_pickle_free(doc);
     rt_zip_free(c.zip);
     for (int i = 0; i < c.nstores; i++) rt_storage_release(c.stores[i].s);
+    free(c.shash);
     free(c.stores);
     return c.out;
 fail:
     rt_pickle_free(doc);
     rt_zip_free(c.zip);
     for (int i = 0; i < c.nstores; i++) rt_storage_release(c.stores[i].s);
+    free(c.shash);
     free(c.stores);
     rt_tdict_free(c.out);
     return NULL;

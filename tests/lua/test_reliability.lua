@@ -119,3 +119,56 @@ T.test("rt.model.load refuses config and weights that disagree, even quiet", fun
   for _, f in ipairs(ls(dir .. "/c")) do T.ok(f ~= "pytorch_model.bin", "old weights kept") end
   os.execute("rm -rf '" .. dir .. "'")
 end)
+
+local function peak_rss_mb()
+  for l in io.lines("/proc/self/status") do
+    local v = l:match("^VmHWM:%s+(%d+)")
+    if v then return tonumber(v) / 1024 end
+  end
+  return 0
+end
+
+T.test("SQuAD: a long context shared by many questions is stored once (memory proportional to the file)", function()
+  local dir = T.tmpdir()
+  local qs = {}
+  for i = 1, 2000 do qs[i] = string.format('{"id":"q%d","question":"q?","answers":[{"text":"a","answer_start":0}]}', i) end
+  local ctx = string.rep("a", 200000)
+  local p = write(dir .. "/squad.json", '{"data":[{"title":"t","paragraphs":[{"context":"' .. ctx .. '","qas":[' ..
+                  table.concat(qs, ",") .. ']},{"context":"other","qas":[{"id":"z","question":"?","answers":[]}]}]}]}')
+  local before = peak_rss_mb()
+  local d = rt.data.read_squad(p)
+  T.eq(#d, 2001); T.eq(#d[2000].context, 200000); T.eq(d[2001].context, "other"); T.eq(d[2001].title, "t")
+  -- 2000 copies of the context would be 400 MB (C) + 400 MB (Lua)
+  T.ok(peak_rss_mb() - before < 150, string.format("peak RSS grew by %.0f MB for a %.1f MB file", peak_rss_mb() - before, (#ctx + 2000 * 70) / 1e6))
+  os.execute("rm -rf '" .. dir .. "'")
+end)
+
+T.test("indexed lookups keep their meaning: duplicates, metadata, many entries, labels in order", function()
+  local dir = T.tmpdir()
+  local parts = {}
+  for i = 1, 3000 do parts[i] = string.format('"t%d":{"dtype":"F32","shape":[1],"data_offsets":[%d,%d]}', i, 4 * (i - 1), 4 * i) end
+  parts[#parts + 1] = '"__metadata__":{"a":"1","b":"2"}'
+  local hdr = "{" .. table.concat(parts, ",") .. "}"
+  local data = {}
+  for i = 1, 3000 do data[i] = string.pack("<f", i) end
+  local p = write(dir .. "/many.safetensors", string.pack("<I8", #hdr) .. hdr .. table.concat(data))
+  local t, meta = rt.load(p)
+  T.eq(t.t1:item(), 1); T.eq(t.t2999:item(), 2999); T.eq(meta.a, "1"); T.eq(meta.b, "2")
+  hdr = '{"x":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"y":{"dtype":"F32","shape":[1],"data_offsets":[4,8]},' ..
+        '"x":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}'
+  p = write(dir .. "/dup.safetensors", string.pack("<I8", #hdr) .. hdr .. string.rep("\0", 8))
+  T.raises(function() rt.load(p) end, "tensor 'x' appears twice")
+  -- torch.save with 300 storages: every tensor finds its own
+  local many = {}
+  for i = 1, 300 do many["w" .. i] = rt.tensor({i, -i}) end
+  rt.io.save_bin(dir .. "/many.bin", many)
+  local back = rt.io.load_bin(dir .. "/many.bin")
+  for i = 1, 300, 37 do T.near(back["w" .. i], {i, -i}, 0) end
+  -- distinct labels: sorted for ChnSentiCorp
+  local rows = {}
+  for i = 1, 500 do rows[#rows + 1] = "l" .. (i % 50) .. "\tx" end
+  write(dir .. "/train.tsv", table.concat(rows, "\n") .. "\n")
+  local _, labels = rt.data.read_task("chnsenti", dir, "train")
+  T.eq(#labels, 50); T.eq(labels[1], "l0"); T.eq(labels[2], "l1"); T.eq(labels[3], "l10")
+  os.execute("rm -rf '" .. dir .. "'")
+end)

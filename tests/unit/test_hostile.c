@@ -13,6 +13,7 @@
 #include "core/shape.h"
 #include "core/tensor.h"
 #include "io/ioutil.h"
+#include "io/pickle.h"
 #include "io/safetensors.h"
 #include "io/torchbin.h"
 #include "io/weights.h"
@@ -162,11 +163,26 @@ static void test_core_shape_checks(void **state) {
     rt_release(t);
 }
 
+/* MEMOIZE stores at len(memo) (Python's rule, now O(1)): mixed with BINPUT 5 it is slot 1. */
+static void test_pickle_memoize(void **state) {
+    (void)state;
+    static const uint8_t p[] = "\x80\x04](\x8c\x01" "aq\x05\x8c\x01" "b\x94h\x01h\x05" "e.";
+    pk_val *root;
+    pk_doc *doc = rt_pickle_load(p, sizeof p - 1, "memo.pkl", &root);
+    if (!doc) fail_msg("%s", rt_last_error());
+    assert_int_equal(root->kind, PK_LIST);
+    assert_int_equal(root->n, 4);
+    assert_string_equal(root->items[2]->s, "b");
+    assert_string_equal(root->items[3]->s, "a");
+    rt_pickle_free(doc);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_torch_shape_overflow),
         cmocka_unit_test(test_safetensors_stride_overflow),
         cmocka_unit_test(test_core_shape_checks),
+        cmocka_unit_test(test_pickle_memoize),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
