@@ -33,9 +33,11 @@ float rt_f16_to_f32(uint16_t h);
 rt_status rt_read_file(const char *path, uint8_t **buf, size_t *len);
 /* Size of a regular file. */
 rt_status rt_file_size(const char *path, size_t *len);
-/* Map the whole of `path` copy-on-write: tensors viewing it can be changed in place
- * (training) without touching the file. len must be rt_file_size's result (> 0). */
-struct rt_storage *rt_map_file_cow(const char *path, size_t len);
+/* The whole of `path` read into an owned storage (len = rt_file_size's result).
+ * Readers copy instead of mapping the file: truncating or rewriting the file after
+ * a load can neither kill the process (SIGBUS) nor change the loaded tensors, and
+ * the bytes count as tensor memory (rt.memory, the GC). */
+struct rt_storage *rt_file_storage(const char *path, size_t len);
 /* An owned storage holding a copy of buf[0, len) (for the *_load_mem entry points). */
 struct rt_storage *rt_storage_from_mem(const void *buf, size_t len);
 

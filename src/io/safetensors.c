@@ -1,4 +1,4 @@
-/* safetensors.c — safetensors reader (validating, zero copy over an mmap storage
+/* safetensors.c — safetensors reader (validating; tensors view one in-memory copy of the file
  * where aligned) and atomic writer. See safetensors.h. */
 #include "safetensors.h"
 #include "ioutil.h"
@@ -159,10 +159,10 @@ rt_tensor_dict *rt_safetensors_load(const char *path) {
     size_t len;
     if (rt_file_size(path, &len)) return NULL;
     if (len < 8) { rt_errorf(RT_EFORMAT, "%s: not a safetensors file (%zu bytes, truncated header length)", path, len); return NULL; }
-    rt_storage *s = rt_map_file_cow(path, len);
+    rt_storage *s = rt_file_storage(path, len);
     if (!s) return NULL;
     rt_tensor_dict *d = parse(s, len, path);
-    rt_storage_release(s);           /* the views keep the mapping alive */
+    rt_storage_release(s);           /* the views keep the copy alive */
     return d;
 }
 

@@ -271,7 +271,7 @@ rt_tensor_dict *rt_torchbin_load(const char *path) {
     size_t len;
     if (rt_file_size(path, &len)) return NULL;
     if (len == 0) { rt_errorf(RT_EFORMAT, "%s: empty file", path); return NULL; }
-    rt_storage *s = rt_map_file_cow(path, len);
+    rt_storage *s = rt_file_storage(path, len);
     if (!s) return NULL;
     rt_tensor_dict *d = parse(s, len, path);
     rt_storage_release(s);

@@ -172,3 +172,44 @@ T.test("indexed lookups keep their meaning: duplicates, metadata, many entries, 
   T.eq(#labels, 50); T.eq(labels[1], "l0"); T.eq(labels[2], "l1"); T.eq(labels[3], "l10")
   os.execute("rm -rf '" .. dir .. "'")
 end)
+
+T.test("rt.load keeps no mapping: truncating or rewriting the file after a load changes nothing", function()
+  local dir = T.tmpdir()
+  local path = dir .. "/w.safetensors"
+  local child = write(dir .. "/child.lua", string.format([[
+local rt = require "retort"
+local path = %q
+rt.save(path, {w = rt.arange(4096):float()})
+local w = rt.load(path).w
+local f = assert(io.open(path, "r+b")); f:seek("set", 200); f:write(string.rep("\255", 4000)); f:close()
+assert(w[3]:item() == 2 and w[500]:item() == 499, "a rewrite in place changed the loaded tensor")
+f = assert(io.open(path, "wb")); f:close()         -- truncated in place (same inode)
+assert(w:sum():item() == 4095 * 4096 / 2, "values changed")
+print("survived")
+]], path))
+  local p = io.popen("'" .. RETORT .. "' '" .. child .. "' 2>&1; echo rc=$?")
+  local out = p:read("a"); p:close()
+  T.ok(out:find("survived") and out:find("rc=0"), "child: " .. out)
+  os.execute("rm -rf '" .. dir .. "'")
+end)
+
+T.test("loaded files count as tensor memory: 40 loads of a 16 MB file are collected", function()
+  local dir = T.tmpdir()
+  local path = dir .. "/big.safetensors"
+  rt.save(path, {w = rt.zeros(4 * 1024 * 1024)})
+  local function vmsize()
+    for l in io.lines("/proc/self/status") do
+      local v = l:match("^VmSize:%s+(%d+)")
+      if v then return tonumber(v) / 1024 end
+    end
+  end
+  collectgarbage(); collectgarbage()
+  local before, top = vmsize(), 0
+  for _ = 1, 40 do
+    local t = rt.load(path)
+    T.eq(t.w:shape()[1], 4 * 1024 * 1024)
+    top = math.max(top, vmsize() - before)
+  end
+  T.ok(top < 320, string.format("address space grew by %.0f MB (40 x 16 MB loads)", top))
+  os.execute("rm -rf '" .. dir .. "'")
+end)
