@@ -23,7 +23,7 @@ endif
 
 # Library flags are looked up once, lazily (after `deps` ran).
 BLAS_PC := /usr/lib/x86_64-linux-gnu/openblas-openmp/pkgconfig
-PKGS    := lua5.4 readline libutf8proc libcjson
+PKGS    := lua5.4 readline libutf8proc libcjson libzmq libcrypto
 lazy = $(eval $1 := $(shell $2))$($1)
 PKG_CFLAGS = $(call lazy,PKG_CFLAGS,pkg-config --cflags $(PKGS); PKG_CONFIG_PATH=$(BLAS_PC) pkg-config --cflags openblas)
 PKG_LIBS   = $(call lazy,PKG_LIBS,pkg-config --libs $(PKGS); PKG_CONFIG_PATH=$(BLAS_PC) pkg-config --libs openblas)
@@ -34,7 +34,7 @@ OPT      ?= -O2
 CFLAGS   += -std=c11 $(OPT) -g $(ARCH) -fopenmp -Wall -Wextra -Wno-unused-parameter \
             -Wshadow -Wstrict-prototypes -D_GNU_SOURCE -MMD -MP $(SAN) $(PKG_CFLAGS) \
             -DRETORT_VERSION='"$(VERSION)"'
-LDLIBS   += $(PKG_LIBS) -Wl,-rpath,$(BLAS_DIR) -fopenmp -lm $(SAN)
+LDLIBS   += $(PKG_LIBS) -Wl,-rpath,$(BLAS_DIR) -fopenmp -lpthread -lm $(SAN)
 VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo 0.1.0)
 # Files that print the version rebuild when it changes (a stamp rewritten only then).
 $(shell mkdir -p $(BUILD); echo '$(VERSION)' | cmp -s - $(BUILD)/version.stamp || echo '$(VERSION)' > $(BUILD)/version.stamp)

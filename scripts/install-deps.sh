@@ -12,11 +12,12 @@ PKGS=(
   liblua5.4-dev libreadline-dev
   libopenblas-dev libopenblas-openmp-dev libopenblas0-openmp
   libcmocka-dev libutf8proc-dev libcjson-dev
+  libzmq3-dev libssl-dev
   fortunes fortunes-min fortunes-zh
   gnuplot-nox
   python3-nbformat
 )
-TEST_PKGS=(python3-torch python3-numpy chromium)
+TEST_PKGS=(python3-torch python3-numpy chromium python3-jupyter-client python3-nbclient)
 DEV_PKGS=("${TEST_PKGS[@]}" python3-sklearn python3-scipy python3-jieba)
 
 want=("${PKGS[@]}")

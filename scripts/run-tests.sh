@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the whole suite against $BUILD (build/ or build-asan/): cmocka unit tests,
-# Lua tests (gradient checks, golden parity, API, CLI), then the notebooks.
+# Lua tests (gradient checks, golden parity, API, CLI), the notebooks, then the Jupyter kernel.
 # Prints each runner's summary and a final "suites: N passed, N failed" line, with
 # ", N skipped" appended when tests were skipped (seed data absent: each such test
 # says "skipped: seed data not found at <path>").
@@ -49,6 +49,14 @@ for nb in notebooks/*.ipynb; do
   note $rc "$(basename "$nb")"
   rm -rf "$tmp"
 done
+
+echo "== Jupyter kernel (jupyter_client + nbclient)"
+if [ -f tests/kernel/test_kernel.py ]; then
+  out=$(timeout 900 /usr/bin/python3 tests/kernel/test_kernel.py "$RETORT" 2>&1); rc=$?
+  echo "$out" | tail -n 1 | sed "s|^|test_kernel.py: |"
+  [ $rc -ne 0 ] && echo "$out" | grep -v '^ok ' | tail -40
+  note $rc "test_kernel.py"
+fi
 
 echo "== summary"
 [ $fail -gt 0 ] && echo "failed suites: ${failed[*]}"

@@ -181,17 +181,11 @@ function log.read_json(path)
   return v
 end
 
---- rt.log.write_atomic(path, text): write to path.tmp, fsync, rename.
+--- rt.log.write_atomic(path, text): replace path atomically (rt.sys.atomic_write:
+--- temp file in the same directory, fsync, rename, fsync the directory).
 function log.write_atomic(path, text)
-  local tmp = path .. ".tmp"
-  local f, e = io.open(tmp, "wb")
-  if not f then error("write_atomic: " .. tostring(e), 2) end
-  f:write(text)
-  f:close()
-  local rt = package.loaded["retort.core"]
-  if rt and rt._optim then rt._optim.fsync(tmp) end
-  local ok, e2 = os.rename(tmp, path)
-  if not ok then error("write_atomic: " .. tostring(e2), 2) end
+  local ok, e = pcall(require("retort.core").sys.atomic_write, path, text)
+  if not ok then error("write_atomic: " .. tostring(e), 2) end
 end
 
 --- rt.log.write_json(path, value): atomic JSON write.

@@ -11,6 +11,8 @@
 --   rt.viz.layer_map{teacher_layers = 12, student_layers = 4, out = "map.png"}
 --   rt.viz.temperature{logits = {2.0, 1.0, 0.1}, T = {1, 2, 4, 8}, out = "T.png"}
 --   rt.viz.aug_diff("the film was good", {"the movie was good"})
+--   rt.viz.heads_png{forward = t, layer = 1, tokens = toks, out = "heads.png"}  -- one model
+--   rt.viz.matrix_png{m = rt.model.relative_table(8, 16), out = "R.png"}       -- any matrix
 --
 -- Layer pairs follow TinyBERT's uniform map (rt.distill.layer_map) unless a map is
 -- given: attention of student layer i against teacher layer att_map[i], hidden state
@@ -223,6 +225,73 @@ function viz.attention_png(o)
   os.remove(tmp)
   if not ok then error(err, 2) end
   return out, prs
+end
+
+--- rt.viz.matrix_png{m = [R][C] table or 2-D tensor, out=, title=, xlabel=, ylabel=,
+--- xtokens=, ytokens=, diverging=false} -> out: one matrix as a heatmap (diverging:
+--- blue-white-red around 0, else white to dark red).
+function viz.matrix_png(o)
+  local out = need_out(o, "matrix_png")
+  local m = o.m
+  if type(m) == "userdata" then m = m:contiguous():totable() end
+  local tmp = os.tmpname()
+  local f = assert(io.open(tmp, "w"))
+  write_matrix(f, m)
+  f:close()
+  local R, C = #m, #m[1]
+  local w = o.width or math.max(500, math.min(1200, 60 + 14 * C))
+  local h = o.height or math.max(400, math.min(900, 80 + 14 * R))
+  local s = { string.format("set terminal pngcairo size %d,%d font ',9'", w, h), "set output " .. q(out),
+    "set title " .. q(o.title or ""), "unset key", "set yrange [] reverse",
+    o.diverging and "set palette defined (-1 '#2166ac', 0 '#f7f7f7', 1 '#b2182b')"
+      or "set palette defined (0 '#fffff0', 0.25 '#fdbb84', 0.6 '#e34a33', 1 '#7f0000')" }
+  if o.diverging then
+    local mx = 1e-12
+    for i = 1, R do for j = 1, C do mx = math.max(mx, math.abs(m[i][j])) end end
+    s[#s + 1] = string.format("set cbrange [%.6g:%.6g]", -mx, mx)
+  end
+  if o.xlabel then s[#s + 1] = "set xlabel " .. q(o.xlabel) end
+  if o.ylabel then s[#s + 1] = "set ylabel " .. q(o.ylabel) end
+  s[#s + 1] = tics(o.xtokens, C, "x") .. tics(o.ytokens, R, "y")
+  s[#s + 1] = string.format("plot %s matrix with image", q(tmp))
+  local ok, err = pcall(run_gnuplot, table.concat(s, "\n"))
+  os.remove(tmp)
+  if not ok then error(err, 2) end
+  return out
+end
+
+--- rt.viz.heads_png{forward = m:forward(...) result, layer = 1, tokens=, batch = 1, out=}
+--- -> out: every head's attention probabilities of one layer of one model, in a grid.
+function viz.heads_png(o)
+  local out = need_out(o, "heads_png")
+  local fwd = o.forward
+  if not (fwd and fwd.attentions) then error("rt.viz.heads_png: forward = m:forward{...} result needed", 2) end
+  local layer = o.layer or 1
+  local att = fwd.attentions[layer]
+  if not att then error(string.format("rt.viz.heads_png: layer %d of %d", layer, #fwd.attentions), 2) end
+  local hs, N, L = heads_of(att, o.batch or 1, true)
+  local n = real_len(o, L, o.batch or 1)
+  local cols = math.min(N, o.columns or 4)
+  local rows = math.ceil(N / cols)
+  local tmp = os.tmpname()
+  local f = assert(io.open(tmp, "w"))
+  for k = 1, N do write_matrix(f, crop(hs[k], n)) end
+  f:close()
+  local s = { string.format("set terminal pngcairo size %d,%d font ',8'", 300 * cols, 300 * rows + 40),
+    "set output " .. q(out), string.format("set multiplot layout %d,%d title %s", rows, cols,
+      q(o.title or string.format("layer %d attention, %d heads", layer, N))),
+    "set palette defined (0 '#fffff0', 0.25 '#fdbb84', 0.6 '#e34a33', 1 '#7f0000')",
+    "set size ratio -1", "unset key", "unset colorbox", "set yrange [] reverse",
+    tics(o.tokens, n, "x") .. tics(o.tokens, n, "y") }
+  for k = 1, N do
+    s[#s + 1] = string.format("set title 'head %d'", k)
+    s[#s + 1] = string.format("plot %s index %d matrix with image", q(tmp), k - 1)
+  end
+  s[#s + 1] = "unset multiplot"
+  local ok, err = pcall(run_gnuplot, table.concat(s, "\n"))
+  os.remove(tmp)
+  if not ok then error(err, 2) end
+  return out
 end
 
 local SHADES = { " ", "·", "░", "▒", "▓", "█" }

@@ -93,5 +93,9 @@ void cli_display_set_sink(cli_display_sink sink, void *ud);
 int cli_repl(lua_State *L, bool banner);
 /* `retort --notebook run FILE [--allow-errors] [--timeout S]`; returns exit status. */
 int cli_notebook_main(lua_State *L, int argc, char **argv);
+/* `retort --kernel CONNECTION_FILE`: a Jupyter kernel (kernel.c) until shutdown. */
+int cli_kernel_main(lua_State *L, const char *connection_file);
+/* `retort --install-kernel [--user | --prefix DIR]`: writes kernels/retort/kernel.json. */
+int cli_install_kernel_main(int argc, char **argv);
 
 #endif

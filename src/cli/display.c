@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cli.h"
+#include "../core/sys.h"
 
 static cli_display_sink g_sink;
 static void *g_sink_ud;
@@ -24,14 +25,9 @@ static int l_display_png(lua_State *L) {
         if (data) memcpy(data, s, n);
         len = n;
     } else {
-        FILE *f = fopen(s, "rb");
-        if (!f) return luaL_error(L, "rt.display_png: cannot open '%s'", s);
-        fseek(f, 0, SEEK_END);
-        long sz = ftell(f);
-        fseek(f, 0, SEEK_SET);
-        data = sz > 0 ? malloc((size_t)sz) : NULL;
-        len = data ? fread(data, 1, (size_t)sz, f) : 0;
-        fclose(f);
+        uint8_t *bytes;
+        if (rt_read_file(s, &bytes, &len)) return luaL_error(L, "rt.display_png: %s", rt_last_error());
+        data = (char *)bytes;
         if (len < 8 || memcmp(data, PNG_MAGIC, 8) != 0) {
             free(data);
             return luaL_error(L, "rt.display_png: '%s' is not a PNG file", s);

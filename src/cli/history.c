@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "cli.h"
+#include "../core/sys.h"
 
 const char *cli_history_path(char *buf, size_t n) {
     const char *env = getenv("RETORT_HISTORY");
@@ -32,16 +33,15 @@ int cli_history_append(const char *path, const char *entry) {
 
 /* Rewrite `path` with lines[from..n) atomically (temp file + rename). */
 static void rewrite(const char *path, char **lines, int from, int n) {
-    size_t pl = strlen(path);
-    char *tmp = malloc(pl + 16);
-    if (!tmp) return;
-    snprintf(tmp, pl + 16, "%s.tmp%d", path, (int)getpid());
-    FILE *f = fopen(tmp, "w");
-    if (!f) { free(tmp); return; }
-    for (int i = from; i < n; i++) fprintf(f, "%s\n", lines[i]);
-    if (fclose(f) == 0) rename(tmp, path);
-    else unlink(tmp);
-    free(tmp);
+    rt_atomic_file af;
+    if (rt_atomic_open_mode(&af, path, 0600)) return;   /* private, like the appended file */
+    rt_status s = RT_OK;
+    for (int i = from; i < n && !s; i++) {
+        s = rt_atomic_write(&af, lines[i], strlen(lines[i]));
+        if (!s) s = rt_atomic_write(&af, "\n", 1);
+    }
+    if (s) rt_atomic_abort(&af);
+    else rt_atomic_commit(&af);
 }
 
 int cli_history_load(const char *path, int cap, void (*add)(const char *entry, void *ud), void *ud) {

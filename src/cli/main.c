@@ -23,6 +23,10 @@ static void usage(FILE *f) {
         "  -         stop handling options and run the program from stdin\n"
         "  --notebook run FILE.ipynb [--allow-errors] [--timeout S]\n"
         "            execute a Jupyter notebook headless and write its outputs back\n"
+        "  --kernel CONNECTION_FILE\n"
+        "            run as a Jupyter kernel (messaging protocol 5.3)\n"
+        "  --install-kernel [--user | --prefix DIR]\n"
+        "            write the kernel spec (kernels/retort/kernel.json) for Jupyter\n"
         "With no script: the REPL on a terminal, else the program read from stdin.\n"
         "In the REPL: ?name or help(x) for help, TAB completes, Ctrl-C interrupts.\n",
         progname);
@@ -165,6 +169,15 @@ int main(int argc, char **argv) {
             lua_close(L);
             return rc;
         }
+        if (strcmp(a, "--kernel") == 0) {
+            if (i + 1 >= argc) { fprintf(stderr, "%s: --kernel needs a connection file\n", progname); return 2; }
+            lua_State *L = new_state();
+            if (!L) return 1;
+            int rc = cli_kernel_main(L, argv[i + 1]);
+            lua_close(L);
+            return rc;
+        }
+        if (strcmp(a, "--install-kernel") == 0) return cli_install_kernel_main(argc - i - 1, argv + i + 1);
         if (strcmp(a, "-i") == 0) { interactive = version = true; continue; }
         if (strcmp(a, "-v") == 0 || strcmp(a, "--version") == 0) { version = true; continue; }
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) { usage(stdout); return 0; }

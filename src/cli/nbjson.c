@@ -65,25 +65,6 @@ char *nb_base64(const void *data, size_t n) {
     return out;
 }
 
-char *nb_read_file(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    size_t cap = 1 << 16, n = 0, r;
-    char *s = malloc(cap);
-    while (s && (r = fread(s + n, 1, cap - n - 1, f)) > 0) {
-        n += r;
-        if (cap - n - 1 == 0) {
-            char *t = realloc(s, cap *= 2);
-            if (!t) { free(s); s = NULL; }
-            else s = t;
-        }
-    }
-    fclose(f);
-    if (s) s[n] = 0;
-    else errno = ENOMEM;
-    return s;
-}
-
 void nb_ensure_id(cJSON *cell) {
     static unsigned long state;
     if (cJSON_IsString(cJSON_GetObjectItem(cell, "id"))) return;
@@ -97,22 +78,10 @@ void nb_ensure_id(cJSON *cell) {
 
 /* ---- the writer ---- */
 
-typedef struct { char *s; size_t n, cap; int err; } sbuf;
-
-static void put(sbuf *b, const char *s, size_t n) {
-    if (b->err) return;
-    if (b->n + n + 1 > b->cap) {
-        size_t cap = (b->n + n + 1) * 2;
-        char *t = realloc(b->s, cap);
-        if (!t) { b->err = 1; return; }
-        b->s = t; b->cap = cap;
-    }
-    memcpy(b->s + b->n, s, n);
-    b->n += n;
-    b->s[b->n] = 0;
-}
-
-static void puts_(sbuf *b, const char *s) { put(b, s, strlen(s)); }
+/* The writer appends to an rt_buf (core/sys.h); its oom flag carries failures. */
+typedef rt_buf sbuf;
+static void put(sbuf *b, const char *s, size_t n) { rt_buf_append(b, s, n); }
+static void puts_(sbuf *b, const char *s) { rt_buf_puts(b, s); }
 
 static void indent(sbuf *b, int k) { put(b, "\n", 1); for (int i = 0; i < k; i++) put(b, " ", 1); }
 
@@ -167,7 +136,7 @@ static void put_value(sbuf *b, const cJSON *v, int k) {
         for (const cJSON *c = v->child; c; c = c->next) n++;
         if (!n) { puts_(b, "{}"); return; }
         const cJSON **kids = malloc(n * sizeof *kids);
-        if (!kids) { b->err = 1; return; }
+        if (!kids) { b->oom = true; return; }
         n = 0;
         for (const cJSON *c = v->child; c; c = c->next) kids[n++] = c;
         qsort(kids, n, sizeof *kids, cmp_key);
@@ -191,28 +160,17 @@ char *nb_dumps(const cJSON *root) {
     sbuf b = {0};
     put_value(&b, root, 0);
     puts_(&b, "\n");
-    if (b.err) { free(b.s); return NULL; }
-    return b.s;
+    return rt_buf_detach(&b, NULL);
 }
 
-int nb_write_atomic(const char *path, const cJSON *root) {
-    char *text = nb_dumps(root);
-    if (!text) { errno = ENOMEM; return -1; }
-    size_t pl = strlen(path);
-    char *tmp = malloc(pl + 24);
-    if (!tmp) { free(text); errno = ENOMEM; return -1; }
-    snprintf(tmp, pl + 24, "%s.tmp%d", path, (int)getpid());
-    FILE *f = fopen(tmp, "wb");
-    int rc = -1;
-    if (f) {
-        size_t n = strlen(text);
-        bool ok = fwrite(text, 1, n, f) == n;
-        ok = (fflush(f) == 0) && ok && fsync(fileno(f)) == 0;
-        if (fclose(f) != 0) ok = false;
-        if (ok && rename(tmp, path) == 0) rc = 0;
-        else unlink(tmp);
-    }
-    free(tmp);
+rt_status nb_write_atomic(const char *path, const cJSON *root) {
+    size_t n;
+    sbuf b = {0};
+    put_value(&b, root, 0);
+    puts_(&b, "\n");
+    char *text = rt_buf_detach(&b, &n);
+    if (!text) return rt_errorf(RT_ENOMEM, "%s: out of memory formatting the notebook", path);
+    rt_status st = rt_write_file_atomic(path, text, n);
     free(text);
-    return rc;
+    return st;
 }

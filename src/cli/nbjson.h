@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include <cJSON.h>
+#include "../core/sys.h"
 
 /* Jupyter multi-line text: a string array of lines, each keeping its '\n'. */
 cJSON *nb_lines(const char *text, size_t n);
@@ -11,13 +12,11 @@ cJSON *nb_lines(const char *text, size_t n);
 char *nb_join_lines(const cJSON *v);
 /* Base64 of n bytes (malloc'd, NUL-terminated). */
 char *nb_base64(const void *data, size_t n);
-/* Whole file as a NUL-terminated string (malloc'd), NULL with errno set. */
-char *nb_read_file(const char *path);
 /* Give the cell an "id" (8 hex digits) when it has none. */
 void nb_ensure_id(cJSON *cell);
 /* Write the tree as nbformat does (sorted keys, 1-space indent, UTF-8, final
- * newline) to path via a temp file and rename. Returns 0 or -1 (errno set). */
-int nb_write_atomic(const char *path, const cJSON *root);
+ * newline) to path atomically (rt_write_file_atomic). */
+rt_status nb_write_atomic(const char *path, const cJSON *root);
 /* The same text into a malloc'd string (for tests). */
 char *nb_dumps(const cJSON *root);
 

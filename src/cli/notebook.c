@@ -228,8 +228,10 @@ int cli_notebook_main(lua_State *L, int argc, char **argv) {
         else { usage(stderr); return 2; }
     }
     if (!file) { usage(stderr); return 2; }
-    char *text = nb_read_file(file);
-    if (!text) { fprintf(stderr, "retort: cannot read %s: %s\n", file, strerror(errno)); return 1; }
+    uint8_t *bytes;
+    size_t nbytes;
+    if (rt_read_file(file, &bytes, &nbytes)) { fprintf(stderr, "retort: cannot read %s\n", rt_last_error()); return 1; }
+    char *text = (char *)bytes;
     cJSON *nb = cJSON_Parse(text);
     free(text);
     cJSON *cells = nb ? cJSON_GetObjectItem(nb, "cells") : NULL;
@@ -278,8 +280,8 @@ int cli_notebook_main(lua_State *L, int argc, char **argv) {
             if (!allow_errors) break;
         }
     }
-    int rc = nb_write_atomic(file, nb) == 0 ? 0 : 1;
-    if (rc) fprintf(log, "retort: cannot write %s: %s\n", file, strerror(errno));
+    int rc = nb_write_atomic(file, nb) == RT_OK ? 0 : 1;
+    if (rc) fprintf(log, "retort: cannot write %s\n", rt_last_error());
     if (errors && !allow_errors) rc = 1;
     fprintf(log, "retort: %s: %d cell%s run, %d error%s\n", file, count, count == 1 ? "" : "s",
             errors, errors == 1 ? "" : "s");

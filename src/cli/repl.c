@@ -6,12 +6,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 #include <readline/readline.h>
 #include <readline/history.h>
 #include "cli.h"
 #include "../core/status.h"
+#include "../core/sys.h"
 
 #define PROMPT1 "rt> "
 #define PROMPT2 "..> "
@@ -23,40 +23,27 @@ static lua_State *g_L;
 static char *g_line;
 static bool g_got_line, g_eof;
 
-typedef struct { char *s; size_t n, cap; } buf_t;
+/* The pending chunk: lines joined by '\n' (an rt_buf, core/sys.h). */
+typedef rt_buf buf_t;
 
 static void buf_add(buf_t *b, const char *line) {
-    size_t ln = strlen(line), need = b->n + ln + 2;
-    if (need > b->cap) {
-        size_t cap = need * 2;
-        char *s = realloc(b->s, cap);
-        if (!s) return;
-        b->s = s; b->cap = cap;
-    }
-    if (b->n) b->s[b->n++] = '\n';
-    memcpy(b->s + b->n, line, ln + 1);
-    b->n += ln;
+    if (b->len) rt_buf_putc(b, '\n');
+    rt_buf_puts(b, line);
 }
 
-static void buf_clear(buf_t *b) { b->n = 0; if (b->s) b->s[0] = 0; }
+static void buf_clear(buf_t *b) { b->len = 0; b->oom = false; if (b->data) b->data[0] = 0; }
 
 static bool blank(const char *s) {
     for (; *s; s++) if (!strchr(" \t\r\n", *s)) return false;
     return true;
 }
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 /* Run one complete chunk and report errors/timing. */
 static void run_chunk(lua_State *L, const char *code) {
-    double t0 = now_s();
+    double t0 = rt_now();
     int top = lua_gettop(L);
     int st = cli_eval(L, code, "=input", NULL, NULL);
-    double dt = now_s() - t0;
+    double dt = rt_now() - t0;
     fflush(stdout);
     if (st != LUA_OK) {
         const char *msg = cli_error_string(L, -1);
@@ -163,7 +150,7 @@ static int repl_readline(lua_State *L) {
         g_got_line = g_eof = false;
         g_line = NULL;
         cli_sigint_pending = 0;
-        rl_callback_handler_install(buf.n ? PROMPT2 : PROMPT1, on_line);
+        rl_callback_handler_install(buf.len ? PROMPT2 : PROMPT1, on_line);
         while (!g_got_line) {
             if (cli_sigint_pending) {
                 cli_sigint_pending = 0;
@@ -184,14 +171,14 @@ static int repl_readline(lua_State *L) {
         if (g_eof) { rl_callback_handler_remove(); fputc('\n', stdout); break; }
         buf_add(&buf, g_line);
         free(g_line);
-        if (blank(buf.s)) { buf_clear(&buf); continue; }
-        if (buf.s[strspn(buf.s, " \t")] != '?' && cli_chunk_status(L, buf.s) == CLI_CHUNK_INCOMPLETE)
+        if (blank(buf.data)) { buf_clear(&buf); continue; }
+        if (buf.data[strspn(buf.data, " \t")] != '?' && cli_chunk_status(L, buf.data) == CLI_CHUNK_INCOMPLETE)
             continue;
-        remember(hist, buf.s);
-        run_chunk(L, buf.s);
+        remember(hist, buf.data);
+        run_chunk(L, buf.data);
         buf_clear(&buf);
     }
-    free(buf.s);
+    free(buf.data);
     return 0;
 }
 
@@ -204,15 +191,15 @@ static int repl_plain(lua_State *L) {
     while ((n = getline(&line, &cap, stdin)) >= 0) {
         while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r')) line[--n] = 0;
         buf_add(&buf, line);
-        if (blank(buf.s)) { buf_clear(&buf); continue; }
-        if (buf.s[strspn(buf.s, " \t")] != '?' && cli_chunk_status(L, buf.s) == CLI_CHUNK_INCOMPLETE)
+        if (blank(buf.data)) { buf_clear(&buf); continue; }
+        if (buf.data[strspn(buf.data, " \t")] != '?' && cli_chunk_status(L, buf.data) == CLI_CHUNK_INCOMPLETE)
             continue;
-        run_chunk(L, buf.s);
+        run_chunk(L, buf.data);
         buf_clear(&buf);
     }
-    if (buf.n && !blank(buf.s)) run_chunk(L, buf.s);   /* reports the incomplete chunk */
+    if (buf.len && !blank(buf.data)) run_chunk(L, buf.data);   /* reports the incomplete chunk */
     free(line);
-    free(buf.s);
+    free(buf.data);
     return 0;
 }
 

@@ -23,7 +23,7 @@ typedef struct { rt_tsv_row *row; size_t n, cap; char *buf; } rt_tsv;
 rt_status rt_tsv_parse(const char *data, size_t n, rt_tsv *out);
 rt_status rt_tsv_read(const char *path, rt_tsv *out);
 void rt_tsv_free(rt_tsv *t);
-/* Read a whole file into a NUL-terminated malloc'd buffer. */
+/* rt_read_file (core/sys.h) as a char buffer for the text readers; NULL on error. */
 char *rt_data_read_file(const char *path, size_t *n);
 
 /* ---- classification / regression tasks ---- */

@@ -1,5 +1,6 @@
 /* tsv.c — TSV splitting with csv.reader(delimiter="\t", quotechar=None) semantics. */
 #include "tasks.h"
+#include "../core/sys.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -7,21 +8,8 @@
 #include <string.h>
 
 char *rt_data_read_file(const char *path, size_t *n) {
-    FILE *f = fopen(path, "rb");
-    if (!f) { rt_errorf(RT_EIO, "%s: cannot open: %s", path, strerror(errno)); return NULL; }
-    size_t cap = 1 << 16, len = 0, r;
-    char *buf = malloc(cap + 1);
-    while (buf && (r = fread(buf + len, 1, cap - len, f)) > 0) {
-        len += r;
-        if (len == cap) { char *nb = realloc(buf, (cap *= 2) + 1); if (!nb) { free(buf); buf = NULL; } else buf = nb; }
-    }
-    int err = ferror(f);
-    fclose(f);
-    if (!buf) { rt_errorf(RT_ENOMEM, "%s: out of memory", path); return NULL; }
-    if (err) { free(buf); rt_errorf(RT_EIO, "%s: read error", path); return NULL; }
-    buf[len] = 0;
-    *n = len;
-    return buf;
+    uint8_t *buf;
+    return rt_read_file(path, &buf, n) == RT_OK ? (char *)buf : NULL;
 }
 
 void rt_tsv_free(rt_tsv *t) {

@@ -1,4 +1,4 @@
-/* ioutil.c — checksums, whole-file reads, atomic writes, half floats, varints. */
+/* ioutil.c — checksums, half floats, varints, copy-on-write maps. */
 #include <sys/mman.h>
 #include "ioutil.h"
 #include "../core/tensor.h"
@@ -92,94 +92,6 @@ float rt_f16_to_f32(uint16_t h) {
     float f;
     memcpy(&f, &u, 4);
     return f;
-}
-
-/* ---- files ---- */
-rt_status rt_file_size(const char *path, size_t *len) {
-    struct stat st;
-    if (stat(path, &st) != 0) return rt_errorf(RT_EIO, "%s: %s", path, strerror(errno));
-    if (!S_ISREG(st.st_mode)) return rt_errorf(RT_EIO, "%s: not a regular file", path);
-    *len = (size_t)st.st_size;
-    return RT_OK;
-}
-
-rt_status rt_read_file(const char *path, uint8_t **buf, size_t *len) {
-    size_t n;
-    rt_status s = rt_file_size(path, &n);
-    if (s) return s;
-    FILE *f = fopen(path, "rb");
-    if (!f) return rt_errorf(RT_EIO, "%s: %s", path, strerror(errno));
-    uint8_t *b = malloc(n + 1);
-    if (!b) { fclose(f); return rt_errorf(RT_ENOMEM, "%s: out of memory reading %zu bytes", path, n); }
-    size_t got = fread(b, 1, n, f);
-    fclose(f);
-    if (got != n) { free(b); return rt_errorf(RT_EIO, "%s: short read (%zu of %zu bytes)", path, got, n); }
-    b[n] = 0;
-    *buf = b;
-    *len = n;
-    return RT_OK;
-}
-
-rt_status rt_atomic_open(rt_atomic_file *af, const char *path) {
-    memset(af, 0, sizeof *af);
-    size_t n = strlen(path);
-    af->path = strdup(path);
-    af->tmp = malloc(n + 16);
-    if (!af->path || !af->tmp) { free(af->path); free(af->tmp); return rt_errorf(RT_ENOMEM, "%s: out of memory", path); }
-    snprintf(af->tmp, n + 16, "%s.tmp.XXXXXX", path);
-    int fd = mkstemp(af->tmp);
-    if (fd < 0) {
-        rt_status s = rt_errorf(RT_EIO, "%s: cannot create temporary file: %s", path, strerror(errno));
-        free(af->path); free(af->tmp);
-        return s;
-    }
-    fchmod(fd, 0644);
-    af->f = fdopen(fd, "wb");
-    if (!af->f) { close(fd); unlink(af->tmp); free(af->path); free(af->tmp); return rt_errorf(RT_EIO, "%s: fdopen failed", path); }
-    return RT_OK;
-}
-
-rt_status rt_atomic_write(rt_atomic_file *af, const void *data, size_t n) {
-    if (af->failed) return RT_EIO;
-    if (n && fwrite(data, 1, n, af->f) != n) {
-        af->failed = 1;
-        return rt_errorf(RT_EIO, "%s: write failed: %s", af->path, strerror(errno));
-    }
-    return RT_OK;
-}
-
-void rt_atomic_abort(rt_atomic_file *af) {
-    if (af->f) fclose(af->f);
-    if (af->tmp) unlink(af->tmp);
-    free(af->tmp);
-    free(af->path);
-    memset(af, 0, sizeof *af);
-}
-
-rt_status rt_atomic_commit(rt_atomic_file *af) {
-    if (af->failed) { rt_atomic_abort(af); return RT_EIO; }
-    if (fflush(af->f) != 0 || fsync(fileno(af->f)) != 0) {
-        rt_status s = rt_errorf(RT_EIO, "%s: flush failed: %s", af->path, strerror(errno));
-        rt_atomic_abort(af);
-        return s;
-    }
-    int rc = fclose(af->f);
-    af->f = NULL;
-    if (rc != 0 || rename(af->tmp, af->path) != 0) {
-        rt_status s = rt_errorf(RT_EIO, "%s: cannot finish write: %s", af->path, strerror(errno));
-        rt_atomic_abort(af);
-        return s;
-    }
-    char *dcopy = strdup(af->path);
-    if (dcopy) {
-        int dfd = open(dirname(dcopy), O_RDONLY | O_DIRECTORY);
-        if (dfd >= 0) { fsync(dfd); close(dfd); }
-        free(dcopy);
-    }
-    free(af->tmp);
-    free(af->path);
-    memset(af, 0, sizeof *af);
-    return RT_OK;
 }
 
 /* ---- protobuf wire helpers ---- */

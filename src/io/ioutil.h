@@ -1,7 +1,7 @@
 /* ioutil.h — small shared pieces of the file readers/writers: checksums
- * (CRC32C for TF, CRC-32 for zip), little-endian access, whole-file reads,
- * atomic writes (temp file in the same directory, fsync, rename) and the
- * half-precision conversion. */
+ * (CRC32C for TF, CRC-32 for zip), little-endian access, whole-file
+ * storages, varints and the half-precision conversion. Whole-file reads and atomic
+ * writes live in core/sys.h (included here for the readers' convenience). */
 #ifndef RT_IOUTIL_H
 #define RT_IOUTIL_H
 
@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include "../core/status.h"
+#include "../core/sys.h"
 
 /* CRC32C (Castagnoli), standard init/final xor; `crc` is a previous result (0 to start). */
 uint32_t rt_crc32c_extend(uint32_t crc, const void *data, size_t n);
@@ -29,10 +30,6 @@ static inline void rt_wr64(uint8_t *p, uint64_t v) { for (int i = 0; i < 8; i++)
 /* IEEE half -> float. */
 float rt_f16_to_f32(uint16_t h);
 
-/* Read a whole file into a malloc'ed buffer (+1 NUL byte, not counted). */
-rt_status rt_read_file(const char *path, uint8_t **buf, size_t *len);
-/* Size of a regular file. */
-rt_status rt_file_size(const char *path, size_t *len);
 /* The whole of `path` read into an owned storage (len = rt_file_size's result).
  * Readers copy instead of mapping the file: truncating or rewriting the file after
  * a load can neither kill the process (SIGBUS) nor change the loaded tensors, and
@@ -40,15 +37,6 @@ rt_status rt_file_size(const char *path, size_t *len);
 struct rt_storage *rt_file_storage(const char *path, size_t len);
 /* An owned storage holding a copy of buf[0, len) (for the *_load_mem entry points). */
 struct rt_storage *rt_storage_from_mem(const void *buf, size_t len);
-
-/* Atomic writer: rt_atomic_open makes "<path>.tmp.XXXXXX" next to path;
- * rt_atomic_commit flushes, fsyncs, renames over path and fsyncs the directory;
- * rt_atomic_abort removes the temp file. Both close the FILE. */
-typedef struct { FILE *f; char *tmp; char *path; int failed; } rt_atomic_file;
-rt_status rt_atomic_open(rt_atomic_file *af, const char *path);
-rt_status rt_atomic_write(rt_atomic_file *af, const void *data, size_t n);
-rt_status rt_atomic_commit(rt_atomic_file *af);
-void rt_atomic_abort(rt_atomic_file *af);
 
 /* Varints / protobuf wire reading over [*p, end): 0 on success, -1 on truncation. */
 int rt_pb_varint(const uint8_t **p, const uint8_t *end, uint64_t *v);

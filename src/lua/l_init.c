@@ -6,6 +6,7 @@ int rtl_open_retort(lua_State *L) {
     int rt = lua_gettop(L);
     rtl_open_help(L, rt);      /* first: the doc registry others write to */
     rtl_open_core(L, rt);
+    rtl_open_sys(L, rt);
     rtl_open_tensor(L, rt);
     rtl_open_nn(L, rt);
     rtl_open_io(L, rt);

@@ -5,10 +5,10 @@
  * wall clock). Dims typed in Lua are 1-based (negative from the end). */
 #include <math.h>
 #include <string.h>
-#include <time.h>
 #include "lrt.h"
 #include "../autograd/ops.h"
 #include "../core/alloc.h"
+#include "../core/sys.h"
 #include "../kernels/gemm.h"
 
 static rt_tensor *opt_tensor(lua_State *L, int idx) {
@@ -171,12 +171,7 @@ static int l_attention_context(lua_State *L) {
 
 /* ---- hidden benchmark helpers (rt._bench) ---- */
 
-static int l_bench_now(lua_State *L) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    lua_pushnumber(L, (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec);
-    return 1;
-}
+static int l_bench_now(lua_State *L) { lua_pushnumber(L, rt_now()); return 1; }
 
 /* rt._bench.sgemm(transA, transB, M, N, K, iters) -> seconds per call of raw cblas_sgemm */
 static int l_bench_sgemm(lua_State *L) {
@@ -192,13 +187,12 @@ static int l_bench_sgemm(lua_State *L) {
     for (size_t i = 0; i < nb / 4; i++) B[i] = (float)(i % 5) * 0.1f;
     int lda = ta ? (int)M : (int)K, ldb = tb ? (int)K : (int)N;
     rt_sgemm_raw_blas(ta, tb, (int)M, (int)N, (int)K, 1.0f, A, lda, B, ldb, 0.0f, C, (int)N);
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    double t0 = rt_now();
     for (int i = 0; i < iters; i++)
         rt_sgemm_raw_blas(ta, tb, (int)M, (int)N, (int)K, 1.0f, A, lda, B, ldb, 0.0f, C, (int)N);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double t1 = rt_now();
     rt_free(A, na); rt_free(B, nb); rt_free(C, nc);
-    lua_pushnumber(L, ((double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec)) / iters);
+    lua_pushnumber(L, (t1 - t0) / iters);
     return 1;
 }
 

@@ -1,15 +1,10 @@
-/* l_optim.c — low-level optimizer kernels and small system helpers for the Lua
- * training library, registered under rt._optim (lua/retort/optim.lua builds the
- * user-facing rt.optim on top; lua/retort/trainer.lua uses the helpers).
+/* l_optim.c — low-level optimizer kernels and training-state helpers (RNG state,
+ * the Ctrl-C flag) for the Lua training library, registered under rt._optim
+ * (lua/retort/optim.lua builds the user-facing rt.optim on top). File and clock
+ * helpers are rt.sys (l_sys.c); rt._optim keeps deprecated aliases of them.
  * All tensor arguments must be contiguous f32 tensors with equal element counts. */
-#include <dirent.h>
-#include <errno.h>
-#include <sys/stat.h>
-#include <fcntl.h>
 #include <math.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 #include "lrt.h"
 #include "../core/rng.h"
 #include "../kernels/optim.h"
@@ -106,79 +101,6 @@ static int l_nonfinite(lua_State *L) {
     return 1;
 }
 
-static int l_isatty(lua_State *L) {
-    lua_pushboolean(L, isatty((int)luaL_optinteger(L, 1, 1)));
-    return 1;
-}
-
-static int l_now(lua_State *L) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    lua_pushnumber(L, (double)ts.tv_sec + ts.tv_nsec * 1e-9);
-    return 1;
-}
-
-/* fsync(path): flush a written file to disk (for atomic temp+rename writes). */
-static int l_fsync(lua_State *L) {
-    const char *p = luaL_checkstring(L, 1);
-    int fd = open(p, O_RDONLY);
-    if (fd < 0) return luaL_error(L, "fsync: %s: %s", p, strerror(errno));
-    int rc = fsync(fd);
-    close(fd);
-    if (rc != 0) return luaL_error(L, "fsync: %s: %s", p, strerror(errno));
-    return 0;
-}
-
-/* mkdir(path): create a directory and its parents (no error if it exists). */
-static int l_mkdir(lua_State *L) {
-    const char *p = luaL_checkstring(L, 1);
-    char buf[4096];
-    size_t n = strlen(p);
-    if (n == 0 || n >= sizeof buf) return luaL_error(L, "mkdir: bad path '%s'", p);
-    memcpy(buf, p, n + 1);
-    for (size_t i = 1; i <= n; i++) {
-        if (buf[i] == '/' || buf[i] == 0) {
-            char c = buf[i];
-            buf[i] = 0;
-            if (mkdir(buf, 0777) != 0 && errno != EEXIST)
-                return luaL_error(L, "mkdir: %s: %s", buf, strerror(errno));
-            buf[i] = c;
-        }
-    }
-    struct stat st;
-    if (stat(p, &st) != 0 || !S_ISDIR(st.st_mode)) return luaL_error(L, "mkdir: %s is not a directory", p);
-    return 0;
-}
-
-/* listdir(path) -> sorted array of entry names (without . and ..), or nil, message. */
-static int l_listdir(lua_State *L) {
-    const char *p = luaL_checkstring(L, 1);
-    DIR *d = opendir(p);
-    if (!d) { lua_pushnil(L); lua_pushfstring(L, "%s: %s", p, strerror(errno)); return 2; }
-    lua_newtable(L);
-    int i = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
-        lua_pushstring(L, e->d_name);
-        lua_rawseti(L, -2, ++i);
-    }
-    closedir(d);
-    lua_getglobal(L, "table");
-    lua_getfield(L, -1, "sort");
-    lua_pushvalue(L, -3);
-    lua_call(L, 1, 0);
-    lua_pop(L, 1);
-    return 1;
-}
-
-/* isdir(path) -> boolean */
-static int l_isdir(lua_State *L) {
-    struct stat st;
-    lua_pushboolean(L, stat(luaL_checkstring(L, 1), &st) == 0 && S_ISDIR(st.st_mode));
-    return 1;
-}
-
 /* rng_state() -> seed, offset of the default generator (as integers). */
 static int l_rng_state(lua_State *L) {
     rt_generator *g = rt_default_generator();
@@ -215,12 +137,6 @@ static const rtl_reg optim_fns[] = {
     {"scale_", l_scale, "rt._optim.scale_(t, s) -> t, multiplied by s in place."},
     {"copy_", l_copy, "rt._optim.copy_(dst, src) -> dst with src's values (f32, same element count)."},
     {"nonfinite", l_nonfinite, "rt._optim.nonfinite(t) -> number of NaN/Inf elements of an f32 tensor."},
-    {"isatty", l_isatty, "rt._optim.isatty(fd=1) -> whether the file descriptor is a terminal."},
-    {"now", l_now, "rt._optim.now() -> monotonic wall-clock seconds."},
-    {"fsync", l_fsync, "rt._optim.fsync(path): flush a file to disk."},
-    {"mkdir", l_mkdir, "rt._optim.mkdir(path): create a directory and its parents."},
-    {"listdir", l_listdir, "rt._optim.listdir(path) -> sorted entry names, or nil, message."},
-    {"isdir", l_isdir, "rt._optim.isdir(path) -> whether path is a directory."},
     {"rng_state", l_rng_state, "rt._optim.rng_state() -> seed, offset of the default generator."},
     {"set_rng_state", l_set_rng_state, "rt._optim.set_rng_state(seed, offset): restore the default generator."},
     {"interrupted", l_interrupted, "rt._optim.interrupted() -> true once after Ctrl-C (clears the flag)."},
@@ -229,6 +145,7 @@ static const rtl_reg optim_fns[] = {
 void rtl_open_optim(lua_State *L, int rt) {
     lua_newtable(L);
     rtl_register(L, lua_gettop(L), "rt._optim", optim_fns);
+    rtl_sys_aliases(L, lua_gettop(L));   /* old names of rt.sys functions (deprecated) */
     rtl_doc(L, -1, "rt._optim", "Low-level optimizer kernels and training helpers (see rt.optim).");
     lua_setfield(L, rt, "_optim");
 }

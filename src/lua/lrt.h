@@ -51,7 +51,10 @@ void rtl_open_model(lua_State *L, int rt);     /* rt.model */
 void rtl_open_distill(lua_State *L, int rt);   /* rt.distill */
 void rtl_open_text(lua_State *L, int rt);      /* rt.tokenizer, rt.vocab, rt.segment */
 void rtl_open_data(lua_State *L, int rt);      /* rt.data */
-void rtl_open_optim(lua_State *L, int rt);     /* rt.optim kernels */
+void rtl_open_optim(lua_State *L, int rt);     /* rt._optim kernels */
+void rtl_open_sys(lua_State *L, int rt);       /* rt.sys: files, directories, clock */
+/* Add the deprecated rt._optim aliases of rt.sys functions to the table at index t. */
+void rtl_sys_aliases(lua_State *L, int t);
 void rtl_open_help(lua_State *L, int rt);      /* rt.doc, help */
 
 /* Build the whole `rt` table (all modules) and leave it on the stack. Used by

@@ -276,14 +276,6 @@ done:
 
 /* ------------------------------------------------------------------ save */
 
-static rt_status write_atomic(const char *path, const void *data, size_t n) {
-    rt_atomic_file af;
-    rt_status st = rt_atomic_open(&af, path);
-    if (st) return st;
-    if ((st = rt_atomic_write(&af, data, n))) { rt_atomic_abort(&af); return st; }
-    return rt_atomic_commit(&af);
-}
-
 /* The whole folder is replaced as one (dirsave.h): config.json, the weights and
  * vocab.txt are staged, then committed together; a weights file of the other
  * format left from an earlier save is removed in the same commit, so the folder
@@ -303,7 +295,7 @@ rt_status rt_model_save(rt_model *m, const char *dir, const char *format) {
     json = j2;
     json[jl] = '\n';
     const char *path = rt_dirsave_stage(&ds, "config.json");
-    st = path ? write_atomic(path, json, jl + 1) : rt_last_status();
+    st = path ? rt_write_file_atomic(path, json, jl + 1) : rt_last_status();
     free(json);
     if (st) goto fail;
     rt_tensor_dict *d = rt_tdict_new();
@@ -330,7 +322,7 @@ rt_status rt_model_save(rt_model *m, const char *dir, const char *format) {
             uint8_t *buf; size_t len;
             if ((st = rt_read_file(m->vocab_path, &buf, &len))) goto fail;
             path = rt_dirsave_stage(&ds, "vocab.txt");
-            st = path ? write_atomic(path, buf, len) : rt_last_status();
+            st = path ? rt_write_file_atomic(path, buf, len) : rt_last_status();
             free(buf);
             if (st) goto fail;
         }

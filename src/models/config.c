@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "model.h"
+#include "../core/sys.h"
 
 static const char *HEAD_NAMES[] = {"mlm", "nsp", "classifier", "token_classifier", "qa"};
 
@@ -241,18 +242,13 @@ rt_status rt_config_parse(const char *text, const char *origin, rt_config *c) {
 }
 
 rt_status rt_config_load(const char *path, rt_config *c) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return rt_errorf(RT_EIO, "%s: %s", path, strerror(errno));
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    if (n < 0 || n > (64 << 20)) { fclose(f); return rt_errorf(RT_EFORMAT, "%s: not a config file (size)", path); }
-    char *buf = malloc((size_t)n + 1);
-    if (!buf) { fclose(f); return rt_errorf(RT_ENOMEM, "%s: out of memory", path); }
-    size_t got = fread(buf, 1, (size_t)n, f);
-    fclose(f);
-    buf[got] = 0;
-    rt_status st = rt_config_parse(buf, path, c);
+    size_t n;
+    if (rt_file_size(path, &n) == RT_OK && n > (64 << 20))
+        return rt_errorf(RT_EFORMAT, "%s: not a config file (size)", path);
+    uint8_t *buf;
+    rt_status st = rt_read_file(path, &buf, &n);
+    if (st) return st;
+    st = rt_config_parse((const char *)buf, path, c);
     free(buf);
     return st;
 }

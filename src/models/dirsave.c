@@ -41,30 +41,9 @@ static void staged_name(char *out, size_t n, const char *dir, const char *name) 
     memcpy(out + a + 2 + b, STAGED_SUFFIX, c + 1);
 }
 
-static void fsync_dir(const char *dir) {
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd >= 0) { fsync(fd); close(fd); }
-}
+static void fsync_dir(const char *dir) { (void)rt_fsync_path(dir); }
 
-static bool exists(const char *p) {
-    struct stat st;
-    return lstat(p, &st) == 0;
-}
-
-static rt_status mkdirs(const char *dir) {
-    char p[PATH_MAX];
-    snprintf(p, sizeof p, "%s", dir);
-    for (char *s = p + 1; *s; s++)
-        if (*s == '/') {
-            *s = 0;
-            if (mkdir(p, 0777) && errno != EEXIST) return rt_errorf(RT_EIO, "%s: %s", p, strerror(errno));
-            *s = '/';
-        }
-    if (mkdir(p, 0777) && errno != EEXIST) return rt_errorf(RT_EIO, "%s: %s", p, strerror(errno));
-    struct stat st;
-    if (stat(p, &st) || !S_ISDIR(st.st_mode)) return rt_errorf(RT_EIO, "%s: not a folder", p);
-    return RT_OK;
-}
+static bool exists(const char *p) { return rt_path_exists(p); }
 
 /* Parse dir/.retort-save into s->f (renames and deletions); false when absent. */
 static bool read_record(const char *dir, rt_dirsave *s) {
@@ -123,7 +102,7 @@ rt_status rt_dirsave_begin(rt_dirsave *s, const char *dir) {
     memset(s, 0, sizeof *s);
     if (strlen(dir) >= sizeof s->dir - 160) return rt_errorf(RT_EIO, "%s: path too long", dir);
     snprintf(s->dir, sizeof s->dir, "%s", dir);
-    rt_status st = mkdirs(dir);
+    rt_status st = rt_mkdir_p(dir);
     if (st) return st;
     rt_dirsave rec;
     if (read_record(dir, &rec) && (st = roll_forward(dir, &rec))) return st;

@@ -2,6 +2,7 @@
 #include "segment.h"
 #include "unicode.h"
 #include "vocab.h"
+#include "../core/sys.h"
 
 #include <math.h>
 #include <stdbool.h>
@@ -101,17 +102,11 @@ rt_status rt_segmenter_parse(rt_segmenter *s, const char *d, size_t n, const cha
 }
 
 rt_status rt_segmenter_load(rt_segmenter *s, const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return rt_errorf(RT_EIO, "segmenter: cannot open %s", path);
-    size_t cap = 1 << 16, len = 0, r;
-    char *buf = malloc(cap);
-    while (buf && (r = fread(buf + len, 1, cap - len, f)) > 0) {
-        len += r;
-        if (len == cap) { char *nb = realloc(buf, cap *= 2); if (!nb) { free(buf); buf = NULL; } else buf = nb; }
-    }
-    fclose(f);
-    if (!buf) return rt_errorf(RT_ENOMEM, "segmenter: out of memory reading %s", path);
-    rt_status st = rt_segmenter_parse(s, buf, len, path);
+    uint8_t *buf;
+    size_t len;
+    rt_status st = rt_read_file(path, &buf, &len);
+    if (st) { rt_error_prefix("segmenter"); return st; }
+    st = rt_segmenter_parse(s, (const char *)buf, len, path);
     free(buf);
     return st;
 }

@@ -1,6 +1,7 @@
 /* vocab.c — vocabulary loading, hashing and saving. */
 #include "vocab.h"
 #include "unicode.h"
+#include "../core/sys.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -199,42 +200,23 @@ rt_vocab *rt_vocab_from_buffer(const char *d, size_t n, const char *name) {
 }
 
 rt_vocab *rt_vocab_load(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) { rt_errorf(RT_EIO, "vocab: cannot open %s: %s", path, strerror(errno)); return NULL; }
-    size_t cap = 1 << 16, n = 0, r;
-    char *buf = malloc(cap);
-    while (buf && (r = fread(buf + n, 1, cap - n, f)) > 0) {
-        n += r;
-        if (n == cap) { char *nb = realloc(buf, cap *= 2); if (!nb) { free(buf); buf = NULL; } else buf = nb; }
-    }
-    int err = ferror(f);
-    fclose(f);
-    if (!buf) { rt_errorf(RT_ENOMEM, "vocab: out of memory reading %s", path); return NULL; }
-    if (err) { free(buf); rt_errorf(RT_EIO, "vocab: read error on %s", path); return NULL; }
-    rt_vocab *v = rt_vocab_from_buffer(buf, n, path);
+    uint8_t *buf;
+    size_t n;
+    if (rt_read_file(path, &buf, &n)) { rt_error_prefix("vocab"); return NULL; }
+    rt_vocab *v = rt_vocab_from_buffer((const char *)buf, n, path);
     free(buf);
     return v;
 }
 
 rt_status rt_vocab_save(const rt_vocab *v, const char *path) {
-    size_t pl = strlen(path);
-    char *tmp = malloc(pl + 16);
-    if (!tmp) return rt_errorf(RT_ENOMEM, "vocab: out of memory");
-    snprintf(tmp, pl + 16, "%s.tmp%ld", path, (long)getpid());
-    FILE *f = fopen(tmp, "wb");
-    if (!f) { rt_status s = rt_errorf(RT_EIO, "vocab: cannot write %s: %s", tmp, strerror(errno)); free(tmp); return s; }
-    int bad = 0;
-    for (int64_t i = 0; i < v->n && !bad; i++) {
-        bad |= fwrite(v->arena + v->off[i], 1, v->len[i], f) != v->len[i];
-        bad |= fputc('\n', f) == EOF;
+    rt_atomic_file af;
+    rt_status s = rt_atomic_open(&af, path);
+    for (int64_t i = 0; i < v->n && !s; i++) {
+        s = rt_atomic_write(&af, v->arena + v->off[i], v->len[i]);
+        if (!s) s = rt_atomic_write(&af, "\n", 1);
     }
-    bad |= fflush(f) != 0;
-    bad |= fsync(fileno(f)) != 0;
-    bad |= fclose(f) != 0;
-    if (bad || rename(tmp, path) != 0) {
-        rt_status s = rt_errorf(RT_EIO, "vocab: cannot write %s: %s", path, strerror(errno));
-        unlink(tmp); free(tmp); return s;
-    }
-    free(tmp);
-    return RT_OK;
+    if (s) { rt_atomic_abort(&af); rt_error_prefix("vocab"); return s; }
+    s = rt_atomic_commit(&af);
+    if (s) rt_error_prefix("vocab");
+    return s;
 }

@@ -113,9 +113,15 @@ T.test("PNG pictures have the expected size and real content", function()
   f:close()
   T.eq(table.concat(V.loss_terms(logf), ","), "att,att_l1,rep")
   V.curves { log = logf, out = dir .. "/curves.png" }
-  for _, name in ipairs({ "cos", "map", "T", "curves" }) do
+  V.heads_png { forward = tout, layer = 2, tokens = toks, out = dir .. "/heads.png" }
+  local hs = png_stats(dir .. "/heads.png")
+  T.eq(hs.width, 1200); T.eq(hs.height, 340)
+  T.ok(hs.colors > 50 and hs.std > 10, "four heads drawn: " .. rt.log.json_encode(hs))
+  V.matrix_png { m = rt.model.relative_table(8, 16), out = dir .. "/R.png", diverging = true }
+  T.raises(function() V.heads_png { forward = tout, layer = 9, out = dir .. "/x.png" } end, "layer 9 of 4")
+  for _, name in ipairs({ "cos", "map", "T", "curves", "R" }) do
     local st = png_stats(dir .. "/" .. name .. ".png")
-    T.ok(st.width >= 600 and st.height >= 400 and st.colors > 5 and st.std > 5,
+    T.ok(st.width >= 500 and st.height >= 400 and st.colors > 5 and st.std > 5,
       name .. ".png has content: " .. rt.log.json_encode(st))
   end
   os.execute("rm -rf '" .. dir .. "'")
