@@ -213,3 +213,68 @@ T.test("loaded files count as tensor memory: 40 loads of a 16 MB file are collec
   T.ok(top < 320, string.format("address space grew by %.0f MB (40 x 16 MB loads)", top))
   os.execute("rm -rf '" .. dir .. "'")
 end)
+
+-- Runs `code` in a child retort whose files may not grow past `kb` KiB (ulimit -f, SIGXFSZ
+-- ignored): every write beyond fails with EFBIG, the way a full disk fails with ENOSPC.
+local function run_full_disk(dir, kb, code)
+  local child = write(dir .. "/full_child.lua", "local rt = require 'retort'\n" .. code)
+  local p = io.popen(string.format("sh -c 'trap \"\" XFSZ; ulimit -f %d; exec \"%s\" \"%s\"' 2>&1; echo rc=$?", kb, RETORT, child))
+  local out = p:read("a"); p:close()
+  return out
+end
+
+T.test("a full disk: write_json and m:save raise, naming the path, and keep the old files", function()
+  local dir = T.tmpdir()
+  local state = dir .. "/trainer_state.json"
+  rt.log.write_json(state, {step = 1})
+  local out = run_full_disk(dir, 8, string.format([[
+local big = {}
+for i = 1, 5000 do big[i] = i end
+local ok, e = pcall(rt.log.write_json, %q, {step = 2, big = big})
+print(ok and "wrote" or ("error: " .. tostring(e)))
+]], state))
+  T.ok(out:find("error: .*trainer_state.json") and out:find("rc=0"), out)
+  T.eq(rt.log.json_decode(io.open(state):read("a")).step, 1)
+  for _, f in ipairs(ls(dir)) do T.ok(not f:find("%.tmp%."), "left behind: " .. f) end
+  -- a model save that runs out of space in the weights keeps the old model, whole
+  local A = rt.model.new(cfgA, {seed = 1})
+  local B = rt.model.new(cfgB, {seed = 2})
+  A:save(dir .. "/model")
+  out = run_full_disk(dir, 8, string.format([[
+local m = rt.model.new(%s, {seed = 2})
+local ok, e = pcall(m.save, m, %q)
+print(ok and "saved" or ("error: " .. tostring(e)))
+]], "{vocab_size = 30, hidden_size = 8, num_hidden_layers = 2, num_attention_heads = 2, intermediate_size = 16, max_position_embeddings = 16}",
+    dir .. "/model"))
+  T.ok(out:find("error: .*model") and out:find("rc=0"), out)
+  T.eq(which(rt.model.load(dir .. "/model", {quiet = true}), A, B), "A")
+  for _, f in ipairs(ls(dir .. "/model")) do T.ok(not f:find("retort") and not f:find("tmp"), "left behind: " .. f) end
+  os.execute("rm -rf '" .. dir .. "'")
+end)
+
+T.test("checkpoint rotation never follows a symlink and deletes only checkpoint-N folders", function()
+  local Trainer = require "retort.trainer"
+  local dir = T.tmpdir()
+  local outside = dir .. "/precious"
+  os.execute("mkdir -p '" .. outside .. "'")
+  write(outside .. "/keep.txt", "mine")
+  local W = rt.zeros(2, 2):requires_grad()
+  local tr = Trainer.new{ model = { named_parameters = function() return { w = W } end }, train = {1, 2},
+    batch_size = 1, epochs = 1, output_dir = dir .. "/out", progress = false, keep_last = 1,
+    collate = function(l) return l end, optim = { name = "adamw", lr = 0.01 },
+    step_fn = function() return (W * W):sum() end }
+  tr.step = 1
+  local c1 = tr:save_checkpoint()
+  os.execute("ln -s '" .. outside .. "' '" .. c1 .. "/link'")                 -- a link inside a checkpoint
+  os.execute("mkdir -p '" .. dir .. "/out/checkpoint-2.tmp' && ln -s '" .. outside .. "' '" .. dir .. "/out/checkpoint-2.tmp/l2'")
+  tr.step = 2
+  tr:save_checkpoint()                                                       -- rotates checkpoint-1 away
+  T.ok(not rt.sys.exists(c1), "checkpoint-1 still there")
+  T.eq(io.open(outside .. "/keep.txt"):read("a"), "mine")
+  os.execute("ln -s '" .. outside .. "' '" .. dir .. "/out/checkpoint-3'")   -- a checkpoint that is a link
+  tr.step = 4
+  tr:save_checkpoint()
+  T.eq(io.open(outside .. "/keep.txt"):read("a"), "mine")
+  T.ok(rt.sys.exists(dir .. "/out/checkpoint-4") and not rt.sys.exists(dir .. "/out/checkpoint-3"))
+  os.execute("rm -rf '" .. dir .. "'")
+end)
