@@ -127,7 +127,7 @@ rt_status rt_task_parse(const char *task, const char *split, const char *data, s
     int ca = test ? sp->ta : sp->a, cb = test ? sp->tb : sp->b, cl = test ? sp->test_label : sp->label;
     d->regression = sp->regression;
     rt_tsv t;
-    rt_status st = rt_tsv_parse(data, n, &t);
+    rt_status st = rt_tsv_parse_named(data, n, name, &t);
     if (st) return st;
     size_t first = 0;
     if (t.n && header == 1) first = 1;

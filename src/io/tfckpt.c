@@ -234,7 +234,7 @@ rt_tensor *rt_tfckpt_read(const rt_tf_ckpt *c, const rt_tf_var *v) {
     rt_tensor *t = NULL;
     uint8_t *raw = malloc(v->size ? v->size : 1);
     int fd = open(dp, O_RDONLY | O_CLOEXEC);
-    if (!raw) { rt_errorf(RT_ENOMEM, "%s: out of memory", dp); goto done; }
+    if (!raw) { rt_errorf(RT_ENOMEM, "%s: variable '%s': out of memory reading %" PRIu64 " bytes", dp, v->name, v->size); goto done; }
     if (fd < 0) { rt_errorf(RT_EIO, "%s: %s (needed for variable '%s')", dp, strerror(errno), v->name); goto done; }
     size_t got = 0;
     while (got < v->size) {

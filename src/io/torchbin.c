@@ -120,7 +120,7 @@ static tb_store *get_store(tb_ctx *c, const pk_val *pid, const char *tname) {
     } else {
         size_t nb = (size_t)numel * rt_dtype_size(st->dt);
         st->s = rt_storage_new(nb ? nb : 1);
-        if (!st->s) return NULL;
+        if (!st->s) { rt_error_prefix("%s: tensor '%s' (storage '%s')", c->label, tname, ename); return NULL; }
         convert(st->s->data, data, numel, tb_types[ti].conv, (int)size);
         st->base = 0;
     }

@@ -257,7 +257,7 @@ rt_model *rt_model_load(const char *path, rt_load_opts *o) {
     infer_config(&cfg, ks, nk, o);
     if (rt_config_validate(&cfg, cpath)) { rt_config_free(&cfg); goto done; }
     m = rt_model_new(&cfg, NULL);
-    if (!m) { rt_config_free(&cfg); goto done; }
+    if (!m) { rt_error_prefix("%s", cpath); rt_config_free(&cfg); goto done; }
     if (fill_model(m, ks, nk, wpath, o)) { rt_model_free(m); m = NULL; goto done; }
     if (o->strict && (o->n_missing || o->n_unexpected)) {
         rt_errorf(RT_EFORMAT, "%s: strict load failed:\n%s", wpath, o->report);

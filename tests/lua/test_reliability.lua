@@ -278,3 +278,50 @@ T.test("checkpoint rotation never follows a symlink and deletes only checkpoint-
   T.ok(rt.sys.exists(dir .. "/out/checkpoint-4") and not rt.sys.exists(dir .. "/out/checkpoint-3"))
   os.execute("rm -rf '" .. dir .. "'")
 end)
+
+T.test("--notebook run keeps every byte of cells it does not run, and integers of any size", function()
+  local dir = T.tmpdir()
+  local nb = [[{"cells": [
+  {"cell_type": "markdown", "id": "m1", "metadata": {"n": 12345678901234567891}, "source": ["a\u0000b after the NUL\n", "x"]},
+  {"cell_type": "code", "execution_count": null, "id": "c1", "metadata": {}, "outputs": [], "source": ["print(1 + 1)"]},
+  {"cell_type": "raw", "id": "r1", "metadata": {}, "source": "\u0000 raw"}
+ ],
+ "metadata": {"big": -98765432109876543210, "f": 0.1},
+ "nbformat": 4, "nbformat_minor": 5}
+]]
+  local path = write(dir .. "/t.ipynb", nb)
+  local p = io.popen("'" .. RETORT .. "' --notebook run '" .. path .. "' 2>&1; echo rc=$?")
+  local out = p:read("a"); p:close()
+  T.ok(out:find("rc=0"), out)
+  local got = io.open(path):read("a")
+  T.ok(got:find('"a\\u0000b after the NUL\\n"', 1, true), got)
+  T.ok(got:find('"\\u0000 raw"', 1, true), got)
+  T.ok(got:find("12345678901234567891", 1, true) and got:find("-98765432109876543210", 1, true), got)
+  T.ok(got:find('"2\\n"', 1, true), "the code cell ran: " .. got)
+  os.execute("rm -rf '" .. dir .. "'")
+end)
+
+T.test("NUL bytes in TSV/BIO files and a vocabulary without [UNK] are errors naming the file", function()
+  local dir = T.tmpdir()
+  write(dir .. "/train.tsv", "1\tgood\n0\tba\0d rest\n")
+  T.raises(function() rt.data.read_task("chnsenti", dir, "train") end, "train.tsv:2: NUL byte at column 5")
+  T.raises(function() rt.data.read_tsv(dir .. "/train.tsv") end, "train.tsv:2: NUL byte")
+  local bio = write(dir .. "/ner.txt", "中 B-LOC\n国 I-LOC\n\n北\0 B-LOC\n")
+  T.raises(function() rt.data.read_ner(bio) end, "ner.txt:4: NUL byte")
+  local v = write(dir .. "/vocab.txt", "[PAD]\n[CLS]\n[SEP]\nhello\n")
+  T.raises(function() rt.tokenizer.load(v) end, "vocab.txt has no [UNK] token")
+  T.raises(function() rt.tokenizer.load({"a", "b"}) end, "has no [UNK] token")
+  os.execute("rm -rf '" .. dir .. "'")
+end)
+
+T.test("out of memory while reading names the file and the tensor", function()
+  local dir = T.tmpdir()
+  local n = 1024 * 1024
+  local hdr = '{"big":{"dtype":"F16","shape":[' .. n .. '],"data_offsets":[0,' .. 2 * n .. ']}}'
+  local st = write(dir .. "/h.safetensors", string.pack("<I8", #hdr) .. hdr .. string.rep("\0", 2 * n))
+  local child = write(dir .. "/oom.lua", string.format("local rt = require 'retort'\nprint(pcall(rt.load, %q))\n", st))
+  local p = io.popen("RETORT_MEMORY_LIMIT_MB=3 '" .. RETORT .. "' '" .. child .. "' 2>&1")
+  local out = p:read("a"); p:close()
+  T.ok(out:find("h.safetensors: tensor 'big': out of memory allocating 4194304 bytes", 1, true), out)
+  os.execute("rm -rf '" .. dir .. "'")
+end)
