@@ -325,3 +325,28 @@ T.test("out of memory while reading names the file and the tensor", function()
   T.ok(out:find("h.safetensors: tensor 'big': out of memory allocating 4194304 bytes", 1, true), out)
   os.execute("rm -rf '" .. dir .. "'")
 end)
+
+T.test("TFRecord: a record longer than the file is refused before allocating it", function()
+  local tab = {}
+  for i = 0, 255 do
+    local c = i
+    for _ = 1, 8 do c = (c & 1) ~= 0 and (0x82F63B78 ~ (c >> 1)) or (c >> 1) end
+    tab[i] = c
+  end
+  local function crc32c(s)
+    local c = 0xFFFFFFFF
+    for i = 1, #s do c = tab[(c ~ s:byte(i)) & 0xFF] ~ (c >> 8) end
+    c = c ~ 0xFFFFFFFF
+    return ((((c >> 15) | (c << 17)) & 0xFFFFFFFF) + 0xa282ead8) & 0xFFFFFFFF
+  end
+  local dir = T.tmpdir()
+  local len = string.pack("<I8", 2 ^ 31 - 1)
+  local path = write(dir .. "/huge.tfrecord", len .. string.pack("<I4", crc32c(len)) .. "abcd")
+  -- under a 1.5 GB address-space limit an allocation of the claimed 2 GB would fail first
+  local child = write(dir .. "/tfr.lua", string.format(
+    "local rt = require 'retort'\nprint(pcall(function() for _ in rt.io.tfrecord(%q, {raw = true}) do end end))\n", path))
+  local p = io.popen("sh -c 'ulimit -v 1500000; exec \"" .. RETORT .. "\" \"" .. child .. "\"' 2>&1")
+  local out = p:read("a"); p:close()
+  T.ok(out:find("huge.tfrecord", 1, true) and out:find("truncated record data", 1, true), out)
+  os.execute("rm -rf '" .. dir .. "'")
+end)
