@@ -434,8 +434,9 @@ function viz.curves(o)
 end
 
 --- rt.viz.layer_map{teacher_layers=, student_layers=, map=nil (uniform), out=nil}
---- -> text diagram (and a PNG with out): which student layer learns from which
---- teacher layer (attention: solid, hidden states: dashed; 0 = embeddings).
+--- -> text diagram, map (and a PNG with out; rt.viz.layer_map_png returns its path):
+--- which student layer learns from which teacher layer (attention: solid, hidden
+--- states: dashed; 0 = embeddings).
 function viz.layer_map(o)
   local nt, ns = o.teacher_layers, o.student_layers
   local map = o.map or rt.distill.layer_map(ns, nt)
@@ -476,6 +477,14 @@ function viz.layer_map(o)
     run_gnuplot(table.concat(s, "\n"))
   end
   return text, map
+end
+
+--- rt.viz.layer_map_png{teacher_layers=, student_layers=, map=, out=} -> out: the
+--- layer-map diagram as a PNG.
+function viz.layer_map_png(o)
+  need_out(o, "layer_map_png")
+  viz.layer_map(o)
+  return o.out
 end
 
 local function softmax(v, T)

@@ -104,7 +104,7 @@ T.test("PNG pictures have the expected size and real content", function()
   T.eq(s.width, 1200); T.eq(s.height, 330 * 2 + 40)
   T.ok(s.colors > 100 and s.std > 10, "heatmaps: many colours, not blank: " .. rt.log.json_encode(s))
   V.hidden_similarity { teacher = tout, student = sout, tokens = toks, out = dir .. "/cos.png" }
-  V.layer_map { teacher_layers = 12, student_layers = 4, out = dir .. "/map.png" }
+  T.eq(V.layer_map_png { teacher_layers = 12, student_layers = 4, out = dir .. "/map.png" }, dir .. "/map.png")
   V.temperature { logits = { 2, 1, 0.1 }, out = dir .. "/T.png" }
   local logf = dir .. "/log.jsonl"
   local f = io.open(logf, "w")
