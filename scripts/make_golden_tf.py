@@ -3,7 +3,7 @@
 tests/golden/models/nezha_tf/{bert_config.json, model.ckpt.index,
 model.ckpt.data-00000-of-00001}, holding the same weights as
 tests/golden/models/nezha/model.safetensors under the variable names of the
-upstream TF code (UPSTREAM.md §1.9: layer_N, kernel [in, out] = weight transposed,
+upstream TF code (BERT modeling.py variable names: layer_N, kernel [in, out] = weight transposed,
 gamma/beta, output_bias, cls/seq_relationship/output_weights untransposed,
 top-level output_weights/output_bias for the classifier) plus what real training
 checkpoints carry and a loader must skip: adam_m/adam_v and lamb_m/lamb_v slots and

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Reference BERT tokenizer for parity tests: a re-implementation (written for
-retort, not copied) of the upstream algorithm described in UPSTREAM.md §3.1,
+retort, not copied) of the upstream algorithm of BERT tokenization.py,
 in the TinyBERT / NEZHA-PyTorch flavour: BasicTokenizer with never_split
 specials, WordPiece with max_input_chars_per_word = 100, unknown tokens -> [UNK].
 

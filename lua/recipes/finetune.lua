@@ -15,106 +15,95 @@ local rt = rt or require "retort"
 local M = rt.metrics
 local Trainer = require "retort.trainer"
 
-local OPTIONS = {
-  { "model_dir", nil, "checkpoint folder (config.json|bert_config.json + weights [+ vocab.txt])" },
-  { "task", nil, "task name: " .. "cola sst-2 mrpc sts-b qqp mnli mnli-mm qnli rte wnli chnsenti lcqmc xnli" },
-  { "data_dir", nil, "folder with the task's train.tsv / dev.tsv" },
-  { "output_dir", nil, "where results, logs, checkpoints and the best model go" },
-  { "vocab_file", nil, "vocab.txt (default: <model_dir>/vocab.txt)" },
-  { "do_lower_case", "true", "lower-case input text (true|false)" },
-  { "max_seq_length", "128", "maximum tokens per example, [CLS]/[SEP] included" },
-  { "train_batch_size", "32", "examples per optimizer step (before accumulation)" },
-  { "eval_batch_size", "32", "examples per evaluation batch" },
-  { "learning_rate", "5e-5", "peak learning rate" },
-  { "num_train_epochs", "3", "epochs over the training set" },
-  { "max_steps", nil, "stop after this many optimizer steps (overrides epochs)" },
-  { "warmup_proportion", "0.1", "fraction of the steps with linear warmup" },
-  { "weight_decay", "0.01", "decoupled weight decay (not on biases and LayerNorm)" },
-  { "gradient_accumulation_steps", "1", "micro-batches per optimizer step" },
-  { "optimizer", "bertadam", "bertadam | adamw | adam_weight_decay | lamb" },
+local flags = require "retort.flags"
+
+local TASKS = "cola sst-2 mrpc sts-b qqp mnli mnli-mm qnli rte wnli chnsenti lcqmc xnli"
+local SPEC = {
+  { "model_dir", nil, "checkpoint folder (config.json|bert_config.json + weights [+ vocab.txt])", metavar = "DIR" },
+  { "task", nil, "task name: " .. TASKS, required = true },
+  { "data_dir", nil, "folder with the task's train.tsv / dev.tsv", required = true, metavar = "DIR" },
+  { "output_dir", nil, "where results, logs, checkpoints and the best model go", required = true, metavar = "DIR" },
+  { "overwrite_output_dir", false, "write into a non-empty --output_dir", type = "bool" },
+  { "vocab_file", nil, "vocab.txt (default: <model_dir>/vocab.txt)", metavar = "FILE" },
+  { "do_lower_case", true, "lower-case input text", type = "bool" },
+  { "max_seq_length", 128, "maximum tokens per example, [CLS]/[SEP] included", type = "int" },
+  { "train_batch_size", 32, "examples per optimizer step (before accumulation)", type = "int" },
+  { "eval_batch_size", 32, "examples per evaluation batch", type = "int" },
+  { "learning_rate", 5e-5, "peak learning rate", type = "float" },
+  { "num_train_epochs", 3, "epochs over the training set", type = "int" },
+  { "max_steps", nil, "stop after this many optimizer steps (overrides epochs)", type = "int" },
+  { "warmup_proportion", 0.1, "fraction of the steps with linear warmup", type = "float" },
+  { "weight_decay", 0.01, "decoupled weight decay (not on biases and LayerNorm)", type = "float" },
+  { "gradient_accumulation_steps", 1, "micro-batches per optimizer step", type = "int" },
+  { "optimizer", "bertadam", "bertadam | adamw | adam_weight_decay | lamb",
+    choices = { "bertadam", "adamw", "adam_weight_decay", "lamb" } },
   { "schedule", nil, "lr schedule (default per optimizer: warmup_linear / polynomial)" },
-  { "max_grad_norm", nil, "gradient clipping (default per optimizer)" },
-  { "seed", "42", "random seed (initialisation, dropout, shuffling)" },
-  { "eval_step", nil, "evaluate every N steps (default: after every epoch)" },
-  { "early_stopping", nil, "stop after N evaluations without improvement" },
-  { "save_steps", nil, "write a resumable checkpoint every N steps" },
-  { "keep_checkpoints", "2", "checkpoints to keep" },
-  { "resume", "false", "continue from the newest checkpoint in output_dir" },
-  { "max_train_examples", nil, "use only the first N training examples" },
-  { "from_scratch", "false", "random initialisation instead of --model_dir" },
-  { "config", nil, "config.json for --from_scratch (else the --hidden_size ... options)" },
-  { "hidden_size", "64", "--from_scratch: hidden size" },
-  { "num_hidden_layers", "2", "--from_scratch: layers" },
-  { "num_attention_heads", "2", "--from_scratch: attention heads" },
-  { "intermediate_size", nil, "--from_scratch: FFN size (default 4 x hidden)" },
-  { "dropout", "0.1", "--from_scratch: hidden and attention dropout" },
-  { "eval_train", "false", "also evaluate on the training set at the end" },
-  { "threads", nil, "CPU threads" },
-  { "progress", "auto", "progress bar: auto | true | false" },
+  { "max_grad_norm", nil, "gradient clipping (default per optimizer)", type = "float" },
+  { "seed", 42, "random seed (initialisation, dropout, shuffling)", type = "int" },
+  { "eval_step", nil, "evaluate every N steps (default: after every epoch)", type = "int" },
+  { "early_stopping", nil, "stop after N evaluations without improvement", type = "int" },
+  { "save_steps", nil, "write a resumable checkpoint every N steps", type = "int" },
+  { "keep_checkpoints", 2, "checkpoints to keep", type = "int" },
+  { "resume", false, "continue from the newest checkpoint in output_dir", type = "bool" },
+  { "max_train_examples", nil, "use only the first N training examples", type = "int" },
+  { "from_scratch", false, "random initialisation instead of --model_dir", type = "bool" },
+  { "config", nil, "config.json for --from_scratch (else the --hidden_size ... options)", metavar = "FILE" },
+  { "hidden_size", 64, "--from_scratch: hidden size", type = "int" },
+  { "num_hidden_layers", 2, "--from_scratch: layers", type = "int" },
+  { "num_attention_heads", 2, "--from_scratch: attention heads", type = "int" },
+  { "intermediate_size", nil, "--from_scratch: FFN size (default 4 x hidden)", type = "int" },
+  { "dropout", 0.1, "--from_scratch: hidden and attention dropout", type = "float" },
+  { "eval_train", false, "also evaluate on the training set at the end", type = "bool" },
+  { "threads", nil, "CPU threads", type = "int" },
+  { "progress", "auto", "auto (a bar on a terminal, plain lines otherwise) | true (bar) | false (plain lines)" },
 }
 
-local function usage()
-  local lines = { "usage: retort lua/recipes/finetune.lua [options]", "",
-    "Fine-tunes a sequence classifier / regressor on a GLUE or CLUE task.", "", "options:" }
-  for _, o in ipairs(OPTIONS) do
-    lines[#lines + 1] = string.format("  --%-28s %s%s", o[1], o[3], o[2] and (" [" .. o[2] .. "]") or "")
-  end
-  lines[#lines + 1] = "  --help                         this text"
-  return table.concat(lines, "\n")
-end
-
-local function parse(args)
-  local o = {}
-  for _, d in ipairs(OPTIONS) do o[d[1]] = d[2] end
-  local known = {}
-  for _, d in ipairs(OPTIONS) do known[d[1]] = true end
-  local i = 1
-  while i <= #args do
-    local a = args[i]
-    if a == "--help" or a == "-h" then o.help = true
-    else
-      local k, v = a:match("^%-%-([%w_%-]+)=(.*)$")
-      if not k then
-        k = a:match("^%-%-([%w_%-]+)$")
-        if not k then error("finetune: unexpected argument '" .. a .. "' (see --help)", 0) end
-        k = k:gsub("-", "_")
-        local nxt = args[i + 1]
-        if nxt and not nxt:match("^%-%-") then v = nxt; i = i + 1 else v = "true" end
-      end
-      k = k:gsub("-", "_")
-      if not known[k] then error("finetune: unknown option --" .. k .. " (see --help)", 0) end
-      o[k] = v
-    end
-    i = i + 1
-  end
-  return o
-end
-
-local function bool(v) return v == true or v == "true" or v == "1" or v == "yes" end
-local function numopt(v) return v and tonumber(v) or nil end
+local META = {
+  prog = "finetune.lua",
+  about = "Fine-tunes a sequence classifier / regressor on a GLUE or CLUE task.",
+  upstream = "run_classifier.py / run_sequence_classifier.py / task_distill.py",
+  departures = {
+    "--from_scratch, --hidden_size ... build a small random model (no checkpoint needed)",
+    "--resume continues from the newest checkpoint-N in --output_dir; a non-empty --output_dir "
+      .. "needs --resume or --overwrite_output_dir (the HF Trainer's rule)",
+    "--progress, --eval_step, --early_stopping, --save_steps, --keep_checkpoints, --max_train_examples, "
+      .. "--eval_train, --threads",
+    "checkpoint-N/ and best/ each hold config.json (id2label, label2id, model_type, architectures), "
+      .. "weights and vocab.txt",
+  },
+}
 
 local function write_file(path, text) rt.log.write_atomic(path, text) end
 
+-- the progress flag: "auto" -> nil (bar on a terminal), true -> the bar, false -> plain lines
+local function progress_mode(v)
+  if v == nil or tostring(v):lower() == "auto" then return nil end
+  local ok, b = pcall(flags.bool, v, "progress")
+  if not ok then flags.error(string.format("--progress: expected auto, true or false, got '%s'", tostring(v))) end
+  return b and true or "plain"
+end
+
 local function main(args)
-  local o = parse(args)
-  if o.help then print(usage()); return { help = true } end
-  for _, k in ipairs({ "task", "data_dir", "output_dir" }) do
-    if not o[k] then error("finetune: --" .. k .. " is required (see --help)", 0) end
-  end
-  local scratch = bool(o.from_scratch)
-  if not scratch and not o.model_dir then error("finetune: give --model_dir or --from_scratch", 0) end
-  if o.threads then rt.set_threads(tonumber(o.threads)) end
-  local seed = tonumber(o.seed)
+  local o = flags.parse(SPEC, args, META)
+  if o.help then return { help = true } end
+  local progress = progress_mode(o.progress)
+  local scratch = o.from_scratch
+  if not scratch and not o.model_dir then flags.error("give --model_dir DIR or --from_scratch (see --help)") end
+  if o.model_dir and not scratch then flags.check_input_dir("model_dir", o.model_dir) end
+  flags.check_input_dir("data_dir", o.data_dir)
+  flags.check_output_dir(o.output_dir, { resume = o.resume, overwrite = o.overwrite_output_dir })
+  if o.threads then rt.set_threads(o.threads) end
+  local seed = o.seed
   rt.manual_seed(seed)
   local task = o.task:lower()
 
   -- data
   local train, labels, info = rt.data.read_task(task, o.data_dir, "train")
+  if #train == 0 then error("no training examples in " .. info.file, 0) end
   local dev = rt.data.read_task(task, o.data_dir, "dev")
   local regression = info.regression
   if o.max_train_examples then
-    local n = tonumber(o.max_train_examples)
-    while #train > n do table.remove(train) end
+    while #train > o.max_train_examples do table.remove(train) end
   end
   local label_id = {}
   for i, l in ipairs(labels) do label_id[l] = i - 1 end
@@ -123,9 +112,9 @@ local function main(args)
 
   -- tokenizer
   local vocab = o.vocab_file or (o.model_dir and (o.model_dir .. "/vocab.txt"))
-  if not vocab then error("finetune: --vocab_file is required with --from_scratch", 0) end
-  local tok = rt.tokenizer.load(vocab, { lower = bool(o.do_lower_case) })
-  local max_len = tonumber(o.max_seq_length)
+  if not vocab then flags.error("--vocab_file is required with --from_scratch") end
+  local tok = rt.tokenizer.load(vocab, { lower = o.do_lower_case })
+  local max_len = o.max_seq_length
 
   -- model
   local model
@@ -134,11 +123,11 @@ local function main(args)
     local cfg
     if o.config then cfg = rt.log.read_json(o.config)
     else
-      local H = tonumber(o.hidden_size)
-      local p = tonumber(o.dropout)
-      cfg = { hidden_size = H, num_hidden_layers = tonumber(o.num_hidden_layers),
-              num_attention_heads = tonumber(o.num_attention_heads),
-              intermediate_size = numopt(o.intermediate_size) or 4 * H, hidden_act = "gelu",
+      local H = o.hidden_size
+      local p = o.dropout
+      cfg = { hidden_size = H, num_hidden_layers = o.num_hidden_layers,
+              num_attention_heads = o.num_attention_heads,
+              intermediate_size = o.intermediate_size or 4 * H, hidden_act = "gelu",
               max_position_embeddings = math.max(512, max_len), type_vocab_size = 2,
               hidden_dropout_prob = p, attention_probs_dropout_prob = p, initializer_range = 0.02 }
     end
@@ -150,6 +139,20 @@ local function main(args)
   else
     model = rt.model.load(o.model_dir, { num_labels = num_labels, heads = { "classifier" },
                                          problem_type = regression and "regression" or nil })
+  end
+  -- what the HF Trainer writes into every saved config.json: the label maps and the class
+  local mc = model.config
+  if not regression then
+    local id2label, label2id = {}, {}
+    for i, l in ipairs(labels) do id2label[tostring(i - 1)] = l; label2id[l] = i - 1 end
+    mc.id2label, mc.label2id = id2label, label2id
+  end
+  mc.model_type = mc.model_type or (mc.use_relative_position and "nezha" or "bert")
+  mc.architectures = { (mc.model_type == "nezha" and "NeZha" or "Bert") .. "ForSequenceClassification" }
+  -- checkpoint-N/ and best/ are complete model folders: config.json, weights, vocab.txt
+  local function save_model(m, dir)
+    m:save(dir)
+    tok:save(dir .. "/vocab.txt")
   end
 
   local function collate(list)
@@ -173,7 +176,7 @@ local function main(args)
   end
 
   -- evaluation on a list of examples -> metrics (task metric + eval_loss)
-  local ebs = tonumber(o.eval_batch_size)
+  local ebs = o.eval_batch_size
   local function evaluate(m, examples)
     local preds, golds, loss_sum, nb = {}, {}, 0, 0
     rt.no_grad(function()
@@ -197,31 +200,27 @@ local function main(args)
     return res
   end
 
-  local bs = tonumber(o.train_batch_size)
-  local accum = tonumber(o.gradient_accumulation_steps)
+  local bs = o.train_batch_size
+  local accum = o.gradient_accumulation_steps
   local metric = M.task_metric(task)
   local tr = Trainer.new({
     model = model, train = train, collate = collate, batch_size = bs // accum, grad_accum = accum,
-    epochs = tonumber(o.num_train_epochs), max_steps = numopt(o.max_steps), seed = seed,
+    epochs = o.num_train_epochs, max_steps = o.max_steps, seed = seed,
     step_fn = function(m, batch)
       local out = forward(m, batch, true)
       return out.loss, nil, batch.attention_mask:sum():item(), batch.size
     end,
     eval = { name = "dev", fn = function(m) return evaluate(m, dev) end },
-    eval_every = numopt(o.eval_step), metric = metric, early_stopping = numopt(o.early_stopping),
-    output_dir = o.output_dir, save_every = numopt(o.save_steps), keep_last = tonumber(o.keep_checkpoints),
-    resume = bool(o.resume), desc = task,
-    progress = (o.progress == "auto") and nil or bool(o.progress),
-    save_best = function(m, dir)
-      m:save(dir)
-      tok:save(dir .. "/vocab.txt")
-    end,
+    eval_every = o.eval_step, metric = metric, early_stopping = o.early_stopping,
+    output_dir = o.output_dir, save_every = o.save_steps, keep_last = o.keep_checkpoints,
+    resume = o.resume, desc = task, progress = progress,
+    save_model = save_model, save_best = save_model,
   })
   local T = tr:total_steps()
   local oname = o.optimizer
-  local oo = { lr = tonumber(o.learning_rate), weight_decay = tonumber(o.weight_decay), total_steps = T,
-               schedule = o.schedule, max_grad_norm = numopt(o.max_grad_norm) }
-  local wp = tonumber(o.warmup_proportion)
+  local oo = { lr = o.learning_rate, weight_decay = o.weight_decay, total_steps = T,
+               schedule = o.schedule, max_grad_norm = o.max_grad_norm }
+  local wp = o.warmup_proportion
   if oname == "adam_weight_decay" or oname == "lamb" then oo.warmup_steps = math.floor(T * wp)
   elseif oname == "adamw" then
     oo.warmup_steps = math.floor(T * wp)
@@ -230,13 +229,18 @@ local function main(args)
   tr.optimizer = rt.optim.new(oname, model, oo)
 
   local summary = tr:fit()
-  local final = tr.last_eval or evaluate(model, dev)
+  -- Ctrl-C: the checkpoint is saved; stop with status 130 (no eval_results.txt)
+  if summary.stopped == "interrupted" then error("interrupted", 0) end
+  -- NaN/Inf: the Trainer printed the message; fail without writing results
+  if summary.stopped == "nonfinite" then flags.fail(summary.error or "training stopped: non-finite loss", true) end
+  local final = tr.last_eval
+  if not final then model:eval(); final = evaluate(model, dev) end
   local res = {}
   for k, v in pairs(final) do res[k] = v end
   res.global_step = summary.step
   res.best_step = summary.best_step
   res["best_" .. metric] = summary.best
-  if bool(o.eval_train) then
+  if o.eval_train then
     model:eval()
     local tr_res = evaluate(model, train)
     res.train_loss = tr_res.eval_loss
@@ -248,7 +252,6 @@ local function main(args)
   local lines = {}
   for _, k in ipairs(keys) do lines[#lines + 1] = string.format("%s = %s", k, tostring(res[k])) end
   write_file(o.output_dir .. "/eval_results.txt", table.concat(lines, "\n") .. "\n")
-  if summary.stopped == "nonfinite" then io.stderr:write(summary.error or "non-finite loss", "\n") end
   print(string.format("finetune %s: %s  (step %d, stopped: %s, results in %s/eval_results.txt)",
     task, table.concat(lines, ", "), summary.step, summary.stopped, o.output_dir))
   res.summary = summary
@@ -256,17 +259,4 @@ local function main(args)
   return res
 end
 
-local args = { ... }
-local as_script = arg and arg[0] and arg[0]:find("finetune.lua", 1, true) ~= nil
-if #args == 0 and as_script then
-  for i = 1, #arg do args[i] = arg[i] end
-end
-local ok, res = pcall(main, args)
-if not ok then
-  if as_script and type(res) == "string" and not res:find("interrupted", 1, true) then
-    io.stderr:write(res:match("^finetune:") and res or ("finetune: " .. res), "\n")
-    os.exit(2)
-  end
-  error(res, 0)
-end
-return res
+return flags.script("finetune.lua", main, ...)

@@ -21,6 +21,11 @@
 -- with the command-line arguments (or the ones a chunk was called with), prints
 -- an error as "prog: message" on stderr and exits 1 (2 for a flag error, 130 when
 -- interrupted by Ctrl-C) when run as a script, and re-raises when loaded as a chunk.
+--
+-- Shared checks: flags.check_input_dir("model_dir", dir) (a clear error for a missing
+-- folder), flags.check_output_dir(dir, {resume=, overwrite=}) (the HF Trainer's rule:
+-- a non-empty output folder needs --resume or --overwrite_output_dir), and
+-- flags.fail(msg, reported) (exit 1; reported = the message was already printed).
 local flags = {}
 
 local TRUE = { ["true"] = true, ["1"] = true, yes = true, on = true, y = true, t = true }
@@ -41,6 +46,45 @@ function flags.bool(v, name)
   if TRUE[s] then return true end
   if FALSE[s] then return false end
   flags.error(string.format("--%s: expected true/false (or 1/0, yes/no), got '%s'", name or "?", tostring(v)))
+end
+
+local Failure = {}
+Failure.__index = Failure
+Failure.__tostring = function(e) return e.msg end
+
+--- flags.fail(msg, reported): raise a run failure; flags.script exits 1 and prints
+--- msg unless reported (the caller already printed it, e.g. the Trainer's NaN stop).
+function flags.fail(msg, reported) error(setmetatable({ msg = msg, reported = reported }, Failure), 0) end
+
+local function sys() local r = require("retort"); return r.sys or r._optim end
+
+--- flags.check_input_dir(name, dir): a flag error unless dir is an existing folder
+--- ("--model_dir /nope: no such directory").
+function flags.check_input_dir(name, dir)
+  if dir == nil then return end
+  if not sys().isdir(dir) then
+    local f = io.open(dir, "rb")
+    if f then f:close(); flags.error(string.format("--%s %s: not a directory", name, dir)) end
+    flags.error(string.format("--%s %s: no such directory", name, dir))
+  end
+end
+
+--- flags.check_output_dir(dir, {resume=false, overwrite=false}): the HF Trainer's rule:
+--- a flag error when dir exists and is not empty, unless resume or overwrite is set.
+function flags.check_output_dir(dir, o)
+  o = o or {}
+  if dir == nil or o.resume or o.overwrite then return end
+  local K = sys()
+  if not K.isdir(dir) then
+    local f = io.open(dir, "rb")
+    if f then f:close(); flags.error(string.format("--output_dir %s: exists and is not a directory", dir)) end
+    return
+  end
+  local list = K.listdir(dir) or {}
+  if #list > 0 then
+    flags.error(string.format("--output_dir %s already exists and is not empty; use --overwrite_output_dir "
+      .. "to write into it or --resume to continue from its newest checkpoint", dir))
+  end
 end
 
 local function is_bool_word(s) local l = s:lower(); return TRUE[l] or FALSE[l] end
@@ -133,7 +177,10 @@ function flags.parse(spec, args, meta)
     if v == nil then
       local nxt = args[i + 1]
       if d.type == "bool" then
-        if nxt ~= nil and is_bool_word(tostring(nxt)) then v = nxt; i = i + 1 else v = "true" end
+        if nxt ~= nil and is_bool_word(tostring(nxt)) then v = nxt; i = i + 1
+        elseif nxt ~= nil and not tostring(nxt):match("^%-") then
+          v = nxt; i = i + 1             -- "--resume maybe": an error naming the flag, not a stray argument
+        else v = "true" end
       else
         if nxt == nil then flags.error("--" .. k .. " needs a value") end
         v = nxt; i = i + 1
@@ -165,12 +212,16 @@ function flags.script(prog, main, ...)
     for i = 1, #arg do args[i] = arg[i] end
   end
   local ok, res = xpcall(main, function(e)
-    if type(e) == "table" or tostring(e):find("interrupted", 1, true) then return e end
+    if type(e) == "table" or type(e) ~= "string" or tostring(e):find("interrupted", 1, true) then return e end
     if os.getenv("RETORT_TRACEBACK") then return debug.traceback(tostring(e), 2) end
     return e
   end, args)
   if ok then return res end
   if not as_script then error(res, 0) end
+  if getmetatable(res) == Failure then
+    if not res.reported then io.stderr:write(tostring(res.msg), "\n") end
+    os.exit(1)
+  end
   local msg = tostring(res)
   local name = prog:gsub("%.lua$", "")
   if msg:find("interrupted", 1, true) then
@@ -182,4 +233,5 @@ function flags.script(prog, main, ...)
   os.exit(getmetatable(res) == FlagError and 2 or 1)
 end
 
+require("retort.log").autodoc(flags, "rt.flags")
 return flags

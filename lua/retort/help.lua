@@ -100,12 +100,62 @@ retort — NEZHA / TinyBERT in C with a Lua front end. `rt` is the library.
   Trailing ';' hides a result. Ctrl-C stops a running command, Ctrl-D exits.
 Recipes (complete training/distillation scripts): lua/recipes/. Lessons: notebooks/.]]
 
+-- Library files that are not modules of rt (the loader, this file).
+local NOT_MODULES = { init = true, help = true }
+
+--- H.modules() -> sorted list of {name = "rt.x", text = first help line} for every
+--- public module: the C tables in rt and every lua/retort/<name>.lua (loaded here).
+function H.modules()
+  local names, seen = {}, {}
+  local function add(k) if not seen[k] then seen[k] = true; names[#names + 1] = k end end
+  for k, v in next, rt do
+    if type(k) == "string" and type(v) == "table" and not k:match("^_") then add(k) end
+  end
+  local dir = debug.getregistry()["rt.lua_dir"]
+  local K = rawget(rt, "sys") or rawget(rt, "_optim")
+  for _, f in ipairs(dir and K and K.listdir(dir .. "/retort") or {}) do
+    local k = f:match("^([%a_][%w_]*)%.lua$")
+    if k and not NOT_MODULES[k] then add(k) end
+  end
+  table.sort(names)
+  local list = {}
+  for _, k in ipairs(names) do
+    local ok, m = pcall(function() return rt[k] end)
+    if ok and m ~= nil then
+      local text = rt.doc(m) or rt.doc("rt." .. k)
+      if text then
+        text = first_line(text)
+      elseif type(m) == "table" then     -- undocumented table: name what it holds
+        local fns = {}
+        for name, v in next, m do
+          if type(name) == "string" and not name:match("^_") and type(v) == "function" then fns[#fns + 1] = name end
+        end
+        table.sort(fns)
+        text = #fns > 0 and ("functions: " .. table.concat(fns, ", ", 1, math.min(#fns, 8)) ..
+          (#fns > 8 and ", ..." or "")) or ""
+      end
+      list[#list + 1] = { name = "rt." .. k, text = text or "" }
+    end
+  end
+  return list
+end
+
 --- H.help(x): print the help for a value or a name.
 function H.help(x, ...)
   if select("#", ...) == 0 and x == nil then
     out(OVERVIEW)
-    local lines = members(rt, "rt.")
-    if #lines > 0 then out("Documented in rt:"); out(table.concat(lines, "\n")) end
+    local mods = H.modules()
+    if #mods > 0 then
+      out("Modules (help(rt.name) or ?rt.name for each):")
+      for _, m in ipairs(mods) do out(string.format("  %-22s %s", m.name, m.text)) end
+    end
+    local fns = {}
+    for _, line in ipairs(members(rt, "rt.")) do
+      local name = line:match("^%s*(%S+)")
+      local v = name and H.resolve(name)
+      if type(v) ~= "table" then fns[#fns + 1] = line end
+    end
+    if #fns > 0 then out("Functions in rt:"); out(table.concat(fns, "\n")) end
     return
   end
   local name, text, v

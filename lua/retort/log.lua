@@ -5,6 +5,13 @@
 --   L.json_decode('{"a":[1,2]}')     --> {a = {1, 2}}
 --   local w = L.jsonl("run/log.jsonl"); w:write{step = 1, loss = 0.5}; w:close()
 --   L.read_jsonl("run/log.jsonl")     --> {{step = 1, loss = 0.5}, ...}
+--
+-- Why Lua keeps its own JSON codec although the C side links cJSON: cJSON holds
+-- every number as a double, and the files written here (trainer_state.json with
+-- RNG seeds and counters, checkpoint metadata) carry 64-bit integers that must
+-- round-trip exactly; the encoder also sorts keys (stable files to diff) and
+-- tells {} from [] via rt.log.object_mt. cJSON still reads and writes the C
+-- side's configs and notebooks.
 local log = {}
 
 ---------------------------------------------------------------------------
@@ -268,6 +275,7 @@ function log.autodoc(mod, prefix, methods)
   local in_header = true
   for line in f:lines() do
     local d = line:match("^%-%-%- ?(.*)$")
+    if d and d:match("^%-*$") then d = nil end      -- a row of dashes is a separator, not help text
     if d then block[#block + 1] = d
     else
       local c = line:match("^%-%- ?(.*)$")

@@ -11,7 +11,7 @@
 --   M.squad(data, predictions)  M.cmrc(data, predictions)
 -- Metric definitions follow scikit-learn 1.2 / SciPy (zero divisions give 0; a
 -- constant input gives a NaN correlation), conlleval, the SQuAD v1.1 script and
--- the CMRC 2018 evaluation script (UPSTREAM.md §3.6).
+-- the CMRC 2018 evaluation script (cmrc2018_evaluate.py).
 local M = {}
 
 local function flat(x, out)
@@ -415,7 +415,7 @@ function M.squad(data, preds)
 end
 
 ---------------------------------------------------------------------------
--- CMRC 2018 (ymcui/cmrc2018 evaluation script rules, UPSTREAM §3.6)
+-- CMRC 2018 (ymcui/cmrc2018 evaluation script rules)
 ---------------------------------------------------------------------------
 local SP = {}
 for _, c in ipairs({ "-", ":", "_", "*", "^", "/", "\\", "~", "`", "+", "=",

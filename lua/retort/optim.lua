@@ -1,13 +1,13 @@
 -- retort.optim (rt.optim): optimizers with parameter groups, learning-rate
 -- schedules and gradient clipping. The arithmetic runs in C, one pass per
--- parameter tensor (rt._optim kernels, src/kernels/optim.c); this file holds the
+-- parameter tensor (rt._optim kernels, src/optim/update.c); this file holds the
 -- bookkeeping: groups, state, schedules, state_dict.
 --
 --   opt = rt.optim.adamw(model, {lr = 2e-5, weight_decay = 0.01, warmup = 0.1,
 --                                total_steps = 1000, schedule = "warmup_linear"})
 --   loss:backward(); opt:step(); opt:zero_grad()
 --
--- Algorithms (UPSTREAM §2.5-2.6, §4.8):
+-- Algorithms (BERT optimization.py, NEZHA's LAMB, TinyBERT optimization.py):
 --   adamw             PyTorch torch.optim.AdamW (bias correction, decoupled decay)
 --   bertadam          TinyBERT / HF-0.x BertAdam: per-tensor clipping at max_grad_norm,
 --                     no bias correction, decay added to the update, schedule evaluated
@@ -42,7 +42,7 @@ schedules.warmup_cosine = function(s, T, W, o)
   local p = (T > W) and (s - W) / (T - W) or 1.0
   return math.max(0.0, 0.5 * (1.0 + math.cos(math.pi * 2.0 * cycles * p)))
 end
--- TF create_optimizer (UPSTREAM §2.5): linear warmup to lr, then polynomial decay
+-- TF create_optimizer (BERT optimization.py): linear warmup to lr, then polynomial decay
 -- of lr / (1 - W/T) to end_lr so that it meets lr at step W.
 schedules.polynomial = function(s, T, W, o)
   if W > 0 and s < W then return s / W end

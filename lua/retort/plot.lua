@@ -1,7 +1,8 @@
 -- retort.plot (rt.plot): training curves as PNG (or SVG, or text) through gnuplot.
 --   rt.plot.curves{log = "runs/x/log.jsonl", out = "runs/x/loss.png", keys = {"loss", "lr"}}
 --   rt.plot.curves{series = {loss = {1.0, 0.5, 0.2}}, out = "-"}   -- ASCII art on stdout
--- keys on a second axis: {"loss", y2 = {"lr"}}. Smoothing: smooth = 0.9 (EMA).
+-- keys on a second axis: keys = {"loss", y2 = {"lr"}}. Smoothing: smooth = 0.9 (EMA, dense
+-- series only). Without out= the picture goes to a temporary file (its path is returned).
 local log = require "retort.log"
 local plot = {}
 
@@ -23,26 +24,47 @@ local function ema(v, a)
   return out
 end
 
---- rt.plot.curves{log=, series=, keys=, y2=, x="step", out=, title=, smooth=, logy=}
---- Plots columns of a JSONL training log (records with the x key) or given series;
---- out ending in .svg writes SVG, "-" prints ASCII art, anything else PNG. Returns out.
-function plot.curves(o)
-  local gp = gnuplot_path()
-  if not gp then error("rt.plot: gnuplot not found (Debian package gnuplot-nox)", 2) end
+-- which keys the records carry numbers for (for the "unknown key" error)
+local function numeric_keys(recs, xkey)
+  local seen, list = {}, {}
+  for _, r in ipairs(recs) do
+    for k, v in pairs(r) do
+      if type(v) == "number" and k ~= xkey and not seen[k] then seen[k] = true; list[#list + 1] = k end
+    end
+  end
+  table.sort(list)
+  return list
+end
+
+--- rt.plot.prepare(opts) -> {script = gnuplot commands, data = data-file text, out = path, keys = {...}}
+--- What rt.plot.curves runs, without running it (options as for curves).
+function plot.prepare(o)
   local xkey = o.x or "step"
   local series, xs = {}, {}
   local keys = {}
-  for _, k in ipairs(o.keys or { "loss" }) do keys[#keys + 1] = { k, 1 } end
-  for _, k in ipairs(o.y2 or {}) do keys[#keys + 1] = { k, 2 } end
+  -- second-axis keys: y2 = {...} in the options or inside keys ({"loss", y2 = {"lr"}})
+  local y2 = o.y2 or (type(o.keys) == "table" and o.keys.y2) or nil
+  local default = { "loss" }
+  if o.series and not o.keys then           -- series alone: plot every series given
+    default = {}
+    for k in pairs(o.series) do default[#default + 1] = k end
+    table.sort(default)
+  end
+  for _, k in ipairs(o.keys or default) do keys[#keys + 1] = { k, 1 } end
+  for _, k in ipairs(y2 or {}) do keys[#keys + 1] = { k, 2 } end
   if o.series then
-    for k, v in pairs(o.series) do
-      series[k] = v
-      local found = false
-      for _, e in ipairs(keys) do if e[1] == k then found = true end end
-      if not found and not o.keys then keys[#keys + 1] = { k, 1 } end
+    for k, v in pairs(o.series) do series[k] = v end
+    for _, e in ipairs(keys) do
+      if not series[e[1]] then
+        local have = {}
+        for k in pairs(o.series) do have[#have + 1] = k end
+        table.sort(have)
+        error(string.format("rt.plot.curves: no series '%s' (series: %s)", e[1], table.concat(have, ", ")), 3)
+      end
     end
   else
-    local recs = log.read_jsonl(assert(o.log, "rt.plot.curves: log= or series= needed"))
+    local path = assert(o.log, "rt.plot.curves: log= or series= needed")
+    local recs = log.read_jsonl(path)
     for _, e in ipairs(keys) do
       local k = e[1]
       series[k], xs[k] = {}, {}
@@ -52,27 +74,35 @@ function plot.curves(o)
           xs[k][#xs[k] + 1] = r[xkey]
         end
       end
+      if #series[k] == 0 then
+        error(string.format("rt.plot.curves: %s has no key '%s' (keys: %s)", path, k,
+          table.concat(numeric_keys(recs, xkey), ", ")), 3)
+      end
     end
   end
-  local tmp = os.tmpname()
-  local f = assert(io.open(tmp, "w"))
-  local plots = {}
-  local idx = 0
+  -- smoothing applies to dense series (one value per step, like loss), not to
+  -- sparse ones (eval metrics logged every eval_every steps)
+  local longest = 0
+  for _, e in ipairs(keys) do local v = series[e[1]]; if v and #v > longest then longest = #v end end
+  local data, plots, idx = {}, {}, 0
+  local datafile = o.datafile or os.tmpname()
   for _, e in ipairs(keys) do
     local k, axis = e[1], e[2]
     local v = series[k]
     if v and #v > 0 then
-      v = ema(v, o.smooth)
-      for i = 1, #v do f:write(string.format("%.10g %.10g\n", xs[k] and xs[k][i] or i, v[i])) end
-      f:write("\n\n")
-      plots[#plots + 1] = string.format("'%s' index %d using 1:2 with lines title '%s'%s", tmp, idx,
+      if #v * 2 >= longest then v = ema(v, o.smooth) end
+      for i = 1, #v do data[#data + 1] = string.format("%.10g %.10g\n", xs[k] and xs[k][i] or i, v[i]) end
+      data[#data + 1] = "\n\n"
+      local style = (xs[k] and #v * 2 < longest) and "linespoints" or "lines"
+      plots[#plots + 1] = string.format("'%s' index %d using 1:2 with %s title '%s'%s", datafile, idx, style,
         k:gsub("'", ""), axis == 2 and " axes x1y2" or "")
       idx = idx + 1
     end
   end
-  f:close()
-  if #plots == 0 then os.remove(tmp); error("rt.plot.curves: nothing to plot", 2) end
-  local out = o.out or "curves.png"
+  if #plots == 0 then error("rt.plot.curves: nothing to plot", 3) end
+  -- no file lands in the working directory unless asked: the default is a temporary PNG
+  local out = o.out
+  if not out then local base = os.tmpname(); os.remove(base); out = base .. ".png" end
   local term
   if out == "-" then term = "set terminal dumb size 100,30"
   elseif out:match("%.svg$") then term = "set terminal svg size 900,500"
@@ -83,14 +113,30 @@ function plot.curves(o)
   script[#script + 1] = string.format("set xlabel '%s'", xkey)
   script[#script + 1] = "set grid"
   if o.logy then script[#script + 1] = "set logscale y" end
-  if o.y2 then script[#script + 1] = "set y2tics"; script[#script + 1] = "set ytics nomirror" end
+  if y2 and #y2 > 0 then script[#script + 1] = "set y2tics"; script[#script + 1] = "set ytics nomirror" end
   script[#script + 1] = "plot " .. table.concat(plots, ", ")
+  return { script = table.concat(script, "\n") .. "\n", data = table.concat(data), datafile = datafile, out = out }
+end
+
+--- rt.plot.curves{log=, series=, keys=, y2=, x="step", out=, title=, smooth=, logy=}
+--- Plots columns of a JSONL training log (records with the x key) or given series;
+--- out ending in .svg writes SVG, "-" prints ASCII art, anything else PNG (default:
+--- a temporary .png, never the working directory). keys = {"loss", y2 = {"lr"}} (or
+--- y2 = {...} beside keys) puts keys on a second axis; smooth = 0.9 (EMA) smooths the
+--- dense series only (eval points stay as they are). Returns out.
+function plot.curves(o)
+  local gp = gnuplot_path()
+  if not gp then error("rt.plot: gnuplot not found (Debian package gnuplot-nox)", 2) end
+  local job = plot.prepare(o)
+  local f = assert(io.open(job.datafile, "w"))
+  f:write(job.data)
+  f:close()
   local p = assert(io.popen(gp .. " 2>&1", "w"))
-  p:write(table.concat(script, "\n"), "\n")
+  p:write(job.script)
   local ok = p:close()
-  os.remove(tmp)
+  os.remove(job.datafile)
   if not ok then error("rt.plot.curves: gnuplot failed", 2) end
-  return out
+  return job.out
 end
 
 log.autodoc(plot, "rt.plot")

@@ -5,7 +5,8 @@
 -- stay on one line (opts.width, default 80); at most opts.max_items (100) items;
 -- strings inside tables are cut at opts.max_string (200) bytes.
 -- Userdata and tables with __tostring use it (inside a table only its last line:
--- a tensor shows as its one-line summary).
+-- a tensor shows as its one-line summary); a table holding two or more such objects
+-- (a list of tensors) prints one per line.
 local P = {}
 
 P.defaults = { depth = 3, width = 80, max_items = 100, max_string = 200, indent = "  " }
@@ -80,6 +81,10 @@ local function render(v, depth, seen, indent, o)
   table.sort(keys, keycmp)
   local inner = indent .. o.indent
   local items, shown, total = {}, 0, n + #keys
+  local objects = 0
+  local function count(x) if type(x) ~= "string" and type(x) ~= "table" and has_tostring(x) then objects = objects + 1 end end
+  for i = 1, n do count(rawget(v, i)) end
+  for _, k in ipairs(keys) do count(rawget(v, k)) end
   for i = 1, n do
     if shown >= o.max_items then break end
     items[#items + 1] = render(rawget(v, i), depth + 1, seen, inner, o)
@@ -95,7 +100,7 @@ local function render(v, depth, seen, indent, o)
   seen[v] = nil
   if #items == 0 then return "{}" end
   local one = "{" .. table.concat(items, ", ") .. "}"
-  if #one + #indent <= o.width and not one:find("\n", 1, true) then return one end
+  if #one + #indent <= o.width and not one:find("\n", 1, true) and objects < 2 then return one end
   return "{\n" .. inner .. table.concat(items, ",\n" .. inner) .. "\n" .. indent .. "}"
 end
 

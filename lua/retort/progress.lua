@@ -3,8 +3,9 @@
 --   bar:update(step, {loss = 0.42, acc = 0.81})   -- step/total, rate, ETA, values
 --   bar:close()
 -- On a terminal (stderr is a TTY and TERM is not "dumb") it redraws one line in
--- place; otherwise it prints a plain line every `every` seconds (default 10) and
--- at the end, so logs of batch jobs stay readable.
+-- place; otherwise it prints a plain line (no "\r", no escape codes) every
+-- `every_steps` steps (default: a tenth of the total) or `every` seconds (default 10),
+-- whichever comes first, and at the end, so logs of batch jobs stay readable.
 local progress = {}
 
 local Bar = {}
@@ -40,7 +41,7 @@ local function fmt_val(v)
   return string.format("%.4f", v)
 end
 
---- rt.progress.new{total=, desc=, tty=auto, every=10, out=io.stderr, width=} -> bar
+--- rt.progress.new{total=, desc=, tty=auto, every=10, every_steps=total/10, out=io.stderr, width=} -> bar
 function progress.new(o)
   o = o or {}
   local tty = o.tty
@@ -49,8 +50,9 @@ function progress.new(o)
     total = o.total or 0, desc = o.desc or "", tty = tty, every = o.every or 10,
     out = o.out or io.stderr, width = o.width or tonumber(os.getenv("COLUMNS") or "") or 100,
     t0 = now(), last_print = -math.huge, start_step = o.start or 0, step = o.start or 0,
-    keys = o.keys,
+    keys = o.keys, every_steps = o.every_steps, last_step = o.start or 0,
   }, Bar)
+  if self.every_steps == nil and self.total > 0 then self.every_steps = math.max(1, math.ceil(self.total / 10)) end
   return self
 end
 
@@ -104,8 +106,9 @@ function Bar:update(step, values)
     if #line > self.width - 1 then line = line:sub(1, self.width - 1) end
     self.out:write("\r", line, "\27[K")
     self.out:flush()
-  elseif t - self.last_print >= self.every then
-    self.last_print = t
+  elseif (self.total <= 0 or step < self.total) and (t - self.last_print >= self.every or   -- close() prints the last
+         (self.every_steps and self.every_steps > 0 and step // self.every_steps > self.last_step // self.every_steps)) then
+    self.last_print, self.last_step = t, step
     self.out:write((self.desc ~= "" and self.desc .. ": " or ""), self:text(false), "\n")
     self.out:flush()
   end

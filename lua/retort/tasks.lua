@@ -45,7 +45,7 @@ function M.load(task, dir, split, tok, opts)
   return items, labels, ex
 end
 
--- Reading comprehension (UPSTREAM §3.5) ----------------------------------------
+-- Reading comprehension (BERT run_squad.py) ----------------------------------------
 
 local function nospace(s) return (s:gsub("%s", "")) end
 

@@ -118,4 +118,5 @@ function T.summary()
   return T.failed == 0 and (T.passed > 0 or T.skipped > 0)
 end
 
+pcall(function() require("retort.log").autodoc(T, "rt.test") end)
 return T

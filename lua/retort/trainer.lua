@@ -13,15 +13,21 @@
 --
 -- Per optimizer step it writes one JSONL line to <output_dir>/log.jsonl (step,
 -- epoch, loss and every loss term, lr, grad norm, tokens/s, examples/s, memory),
--- shows a progress bar (plain lines when stderr is not a terminal), evaluates
+-- shows a progress bar (`progress`: nil = a bar on a terminal, else plain lines;
+-- true = the bar; "plain" = plain lines; false = nothing), evaluates
 -- every `eval_every` steps (and at the end of each epoch), keeps the best model by
 -- `metric` in <output_dir>/best, stops early after `early_stopping` evaluations
 -- without improvement, and saves resumable checkpoints
 -- (<output_dir>/checkpoint-<step>/: model, optimizer slots, schedule position, RNG
 -- state, data position; written to a temporary folder, then renamed). A NaN/Inf
--- loss or gradient stops with a message naming the step; Ctrl-C ("interrupted")
--- saves a checkpoint and returns. `resume = true` continues from the newest
--- checkpoint in output_dir, with the same results as an uninterrupted run.
+-- loss or gradient stops with a message naming the step; Ctrl-C finishes or rolls
+-- back the current step, saves a checkpoint and returns {stopped = "interrupted"}
+-- (the loop runs in a coroutine, so Ctrl-C never lands in the middle of an optimizer
+-- update). `resume = true` continues from the newest checkpoint in output_dir
+-- ("resuming from <dir> (step N)"), with the same parameters, best metric, early
+-- stopping and log.jsonl lines as an uninterrupted run. Checkpoints are written with
+-- `save_model(model, dir, trainer)` (default: model:save), so with rt.model they hold
+-- config.json and weights and load with rt.model.load.
 local rt = require "retort"
 local log = require "retort.log"
 local progress = require "retort.progress"
@@ -199,6 +205,9 @@ function Trainer:trainer_state()
   return {
     step = self.step, epoch = self.epoch, batch_pos = self.batch_pos,
     best = self.best, best_step = self.best_step, bad_evals = self.bad_evals,
+    -- the best metric at full precision (JSON numbers keep 9 digits): "%a" hex float
+    best_exact = type(self.best) == "number" and string.format("%a", self.best) or nil,
+    pending_eval = self.pending_eval or nil,
     rng = { seed = seed, offset = offset }, seed = self.seed,
     optimizer = { algo = sd.algo, t = sd.t, groups = sd.groups, slot_steps = slots },
     evals = self.evals,
@@ -213,7 +222,10 @@ function Trainer:save_checkpoint()
   local tmp = final .. ".tmp"
   remove_checkpoint(tmp)
   K.mkdir(tmp)
-  rt.save(tmp .. "/model.safetensors", params_of(self.model))
+  local save = self.save_model or Trainer.save_model
+  save(self.model, tmp, self)
+  local wf = io.open(tmp .. "/model.safetensors", "rb")
+  if wf then wf:close() else rt.save(tmp .. "/model.safetensors", params_of(self.model)) end
   local slots = {}
   for name, st in pairs(self.optimizer:state_dict().state) do
     slots["m." .. name] = st.m
@@ -262,6 +274,8 @@ function Trainer:load_checkpoint(dir)
   K.set_rng_state(st.rng.seed, st.rng.offset)
   self.step, self.epoch, self.batch_pos = st.step, st.epoch, st.batch_pos
   self.best, self.best_step, self.bad_evals = st.best, st.best_step, st.bad_evals or 0
+  if st.best_exact then self.best = tonumber(st.best_exact) or self.best end
+  self.pending_eval = st.pending_eval or nil
   self.seed = st.seed or self.seed
   self.evals = st.evals or {}
   self.resumed_from = dir
@@ -300,7 +314,7 @@ function Trainer:evaluate()
       if self.output_dir and self.save_best ~= false then
         local dir = self.output_dir .. "/best"
         if type(self.save_best) == "function" then self.save_best(self.model, dir, self)
-        else Trainer.save_model(self.model, dir) end
+        else (self.save_model or Trainer.save_model)(self.model, dir, self) end
       end
     else
       self.bad_evals = self.bad_evals + 1
@@ -373,28 +387,88 @@ function Trainer:train_step(nb)
   return rec
 end
 
---- tr:fit() -> summary {step, epoch, stopped, best, best_step, last_eval, evals, log}
+-- log.jsonl after a resume: keep only the records up to the checkpoint's step (a run
+-- interrupted after its last checkpoint logged steps that are now trained again)
+local function truncate_log(path, step)
+  local f = io.open(path, "rb")
+  if not f then return end
+  local keep = {}
+  for line in f:lines() do
+    local ok, rec = pcall(log.json_decode, line)
+    if ok and type(rec) == "table" and (tonumber(rec.step) or 0) <= step then keep[#keep + 1] = line .. "\n" end
+  end
+  f:close()
+  log.write_atomic(path, table.concat(keep))
+end
+
+-- run fn in a coroutine: the REPL's and the script runner's Ctrl-C hook is set on
+-- the main thread only, so it cannot stop the loop half-way through an update; the
+-- loop sees Ctrl-C at step boundaries (K.interrupted) and where C code polls for it
+-- (forward, backward, tokenisation), and rolls the step back
+local function shielded(fn)
+  local co = coroutine.create(fn)
+  local res = table.pack(coroutine.resume(co))
+  if res[1] and coroutine.status(co) ~= "dead" then
+    return false, "Trainer: step_fn/eval yielded out of the training loop"
+  end
+  if not res[1] then
+    local err = res[2]
+    if type(err) == "string" and os.getenv("RETORT_TRACEBACK") then err = debug.traceback(co, err) end
+    return false, err
+  end
+  return table.unpack(res, 2, res.n)
+end
+
+--- tr:fit() -> summary {step, epoch, stopped, best, best_step, bad_evals, last_eval, evals, log}
 --- stopped: "done", "max_steps", "early_stopping", "interrupted" or "nonfinite".
 function Trainer:fit()
+  local main_thread = coroutine.running()
   if self.output_dir then K.mkdir(self.output_dir) end
   if self.resume then
     local dir = type(self.resume) == "string" and self.resume or
       (self.output_dir and Trainer.latest_checkpoint(self.output_dir))
-    if dir then self:load_checkpoint(dir) end
+    if dir then
+      self:load_checkpoint(dir)
+      if self.progress ~= false then io.stderr:write(string.format("resuming from %s (step %d)\n", dir, self.step)) end
+    elseif self.progress ~= false then
+      io.stderr:write(string.format("resume: no checkpoint in %s; starting at step 0\n", tostring(self.output_dir)))
+    end
   end
   local total = self:total_steps()
   local log_path = self.log_file
   if log_path == nil and self.output_dir then log_path = self.output_dir .. "/log.jsonl" end
-  if log_path then self.writer = log.jsonl(log_path, { append = self.resumed_from ~= nil }) end
+  if log_path then
+    if self.resumed_from then truncate_log(log_path, self.step) end
+    self.writer = log.jsonl(log_path, { append = self.resumed_from ~= nil })
+  end
   if self.progress ~= false then
+    local tty                                   -- nil: a bar on a terminal, plain lines otherwise
+    if self.progress == true then tty = true elseif self.progress == "plain" then tty = false end
     self.bar = progress.new({ total = total, desc = self.desc or "train", start = self.step,
-      tty = self.progress == true or nil, every = self.progress_every })
+      tty = tty, every = self.progress_every, every_steps = self.progress_steps })
   end
   if self.model.train then self.model:train() end
   local stopped = "done"
   local loop_t0 = K.now()
   local running
-  local ok, err = pcall(function()
+
+  -- after an optimizer step (or a resumed pending evaluation): evaluate, stop early, save
+  local function after_step(do_eval)
+    if do_eval then
+      self._in_eval = true
+      self:evaluate()
+      self._in_eval = nil
+      if self.early_stopping and self.bad_evals >= self.early_stopping then return "early_stopping" end
+    end
+    if self.output_dir and self.save_every and self.step % self.save_every == 0 then self:save_checkpoint() end
+  end
+
+  local function loop()
+    if self.pending_eval then               -- interrupted while evaluating at this step
+      self.pending_eval = nil
+      local s = after_step(true)
+      if s then stopped = s; return end
+    end
     while self.epoch <= self.epochs do
       local nb = self:epoch_batches(self.epoch)
       local steps_in_epoch = nb // self.grad_accum
@@ -410,13 +484,8 @@ function Trainer:fit()
         if self.on_step then self.on_step(rec, self) end
         self.last_record = rec
         local o0 = K.now()
-        if self.eval and self.eval_every and self.step % self.eval_every == 0 then
-          self:evaluate()
-          if self.early_stopping and self.bad_evals >= self.early_stopping then
-            stopped = "early_stopping"; return
-          end
-        end
-        if self.output_dir and self.save_every and self.step % self.save_every == 0 then self:save_checkpoint() end
+        local s = after_step(self.eval and self.eval_every and self.step % self.eval_every == 0)
+        if s then stopped = s; return end
         local other = K.now() - o0
         if self.bar then
           self.bar:update(self.step, { loss = running, [self.metric or "metric"] = self.last_eval and
@@ -432,7 +501,8 @@ function Trainer:fit()
           st.steps = st.steps + 1
         end
       end
-      -- end of epoch
+      -- end of epoch (an interrupted end-of-epoch evaluation runs again on resume:
+      -- epoch and batch position move on only after it)
       if self.eval and not self.eval_every then
         self:evaluate()
         if self.early_stopping and self.bad_evals >= self.early_stopping then
@@ -442,45 +512,64 @@ function Trainer:fit()
       end
       self.epoch, self.batch_pos = self.epoch + 1, 0
     end
-  end)
-  if not ok then
-    self.optimizer:zero_grad()
-    if type(err) == "table" and err.nonfinite then
-      stopped = "nonfinite"
-      self.error = "training stopped: " .. err.msg
-      if self.bar then self.bar:note(self.error) else io.stderr:write(self.error, "\n") end
-    elseif is_interrupt(err) then
-      stopped = "interrupted"
-      K.interrupted()           -- clear the Ctrl-C flag so saving is not interrupted too
-      if self._in_opt_step then
-        -- parameters are half updated: keep the last periodic checkpoint only
-        self.inconsistent = true
-      elseif self._pos0 then
-        -- back to the end of the last complete step (data position and RNG)
-        self.batch_pos = self._pos0
-        K.set_rng_state(self._rng0, self._rng1)
+  end
+
+  local function run()
+    local ok, err = pcall(function()
+      loop()
+      if self.eval and self.eval_every and (not self.evals[#self.evals] or self.evals[#self.evals].step ~= self.step)
+         and self.eval_at_end ~= false and stopped ~= "early_stopping" then
+        self:evaluate()
       end
-      self._pos0 = nil
-    else
-      if self.bar then self.bar:close() end
-      if self.writer then self.writer:close() end
-      error(err, 0)
+    end)
+    if not ok then
+      self.optimizer:zero_grad()
+      if type(err) == "table" and err.nonfinite then
+        stopped = "nonfinite"
+        self.error = "training stopped: " .. err.msg
+        if self.bar then self.bar:note(self.error) elseif self.progress ~= false then io.stderr:write(self.error, "\n") end
+      elseif is_interrupt(err) then
+        stopped = "interrupted"
+        K.interrupted()           -- clear the Ctrl-C flag so saving is not interrupted too
+        if self._in_opt_step then
+          -- parameters are half updated: keep the last periodic checkpoint only
+          self.inconsistent = true
+        elseif self._pos0 then
+          -- back to the end of the last complete step (data position and RNG)
+          self.batch_pos = self._pos0
+          K.set_rng_state(self._rng0, self._rng1)
+        elseif self._in_eval then
+          self.pending_eval = true   -- evaluate this step again after resuming
+        end
+        self._pos0, self._in_eval = nil, nil
+      else
+        return false, err
+      end
     end
+    if self.output_dir and stopped ~= "nonfinite" and not self.inconsistent and self.save_every ~= false then
+      self:save_checkpoint()
+      if stopped == "interrupted" then
+        local msg = "interrupted: saved " .. self.last_checkpoint
+        if self.bar then self.bar:note(msg) elseif self.progress ~= false then io.stderr:write(msg, "\n") end
+      end
+    end
+    self.pending_eval = nil
+    if stopped == "interrupted" then
+      K.interrupted()
+      -- disarm the main thread's Ctrl-C hook (already handled here) so fit returns
+      if main_thread then debug.sethook(main_thread) end
+    end
+    return true
   end
-  if self.eval and self.eval_every and stopped ~= "interrupted" and stopped ~= "nonfinite"
-     and (not self.evals[#self.evals] or self.evals[#self.evals].step ~= self.step) and self.eval_at_end ~= false then
-    self:evaluate()
-  end
-  if self.output_dir and stopped ~= "nonfinite" and not self.inconsistent and self.save_every ~= false then
-    self:save_checkpoint()
-    if stopped == "interrupted" and self.bar then self.bar:note("interrupted: saved " .. self.last_checkpoint) end
-  end
-  if self.bar then self.bar:close() end
+
+  local ok, err = shielded(run)
+  if self.bar then self.bar.step = self.step; self.bar:close() end
   if self.writer then self.writer:close(); self.writer = nil end
+  if not ok then error(err, 0) end
   self.stats.wall_s = K.now() - loop_t0
   return { step = self.step, epoch = math.min(self.epoch, self.epochs), stopped = stopped, best = self.best,
-           best_step = self.best_step, last_eval = self.last_eval, evals = self.evals, error = self.error,
-           checkpoint = self.last_checkpoint, log = log_path, stats = self.stats }
+           best_step = self.best_step, bad_evals = self.bad_evals, last_eval = self.last_eval, evals = self.evals,
+           error = self.error, checkpoint = self.last_checkpoint, log = log_path, stats = self.stats }
 end
 
 function Trainer:__tostring()

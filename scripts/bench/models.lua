@@ -1,4 +1,4 @@
--- Model benchmarks (DESIGN §10; peers in scripts/bench/models.py):
+-- Model benchmarks (peers in scripts/bench/models.py):
 --   bert-base (12L-768H), nezha-base (12L-768H, relative positions), tinybert6 (6L-768H),
 --   tinybert4 (4L-312H-1200I):
 --   infer1  = batch 1 x seq 128 inference latency (median of 20),

@@ -2,7 +2,7 @@
 """PyTorch peer of scripts/bench/models.lua: the same four models (bert-base,
 nezha-base, tinybert6, tinybert4), written like the upstream code (the reference
 implementation in scripts/golden/models.py), at PyTorch's best fp32 configuration
-(run.sh sets the OpenBLAS/OMP/malloc environment of DESIGN §10; inference under
+(run.sh sets the OpenBLAS/OMP/malloc environment; inference under
 torch.inference_mode). Each (model, mode) runs in its own process so that the peak
 RSS (VmHWM) belongs to it alone.
 

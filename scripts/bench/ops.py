@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """PyTorch peer of scripts/bench/ops.lua: the same `bench ...` lines (impl=torch).
-Run tuned as DESIGN §10 says (scripts/bench/run.sh sets the environment):
+Run tuned (scripts/bench/run.sh sets the environment):
   /usr/bin/python3 scripts/bench/ops.py --threads 2 [--quick]"""
 import argparse
 import math
@@ -97,7 +97,7 @@ mask = torch.zeros(B, 1, 1, S)
 
 
 def nezha_attention(q, k, v, use_rel):
-    """PT NEZHA NeZhaSelfAttention core (PT/modeling_nezha.py formulas, UPSTREAM §1.4)."""
+    """PT NEZHA NeZhaSelfAttention core (PT/modeling_nezha.py formulas)."""
     q, k, v = q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2)   # [B,H,S,D]
     s = torch.matmul(q, k.transpose(-1, -2))
     if use_rel:

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # make bench: every retort benchmark (scripts/bench/*.lua) then every PyTorch peer
-# (scripts/bench/*.py, tuned as DESIGN §10 says), one `bench ...` line each.
+# (scripts/bench/*.py, with the environment set here), one `bench ...` line each.
 set -u
 BUILD=${BUILD:-build}
 T=${THREADS:-2}

@@ -1,5 +1,5 @@
 """Reference outputs for the models (BERT, TinyBERT, NEZHA) — written from the
-description of the upstream code in ../shared/UPSTREAM.md §1 and §4 (not copied):
+description of the upstream code (BERT / NEZHA / TinyBERT modeling.py; not copied):
 
   * post-LN BERT encoder, LayerNorm eps 1e-12, additive -10000 mask on keys;
   * NEZHA: no absolute positions, functional relative positions

@@ -4,7 +4,7 @@ One safetensors file per case under tests/golden/ops_nn/: inputs (in.*), the
 upstream gradient (gout / gout.*), outputs (out / out.*) and input gradients
 (grad.*). Inputs are float32; references are computed in float64 from them and
 stored as float32. The attention core follows the NEZHA formulas
-(UPSTREAM §1.4/§1.6): Rel[i][j] = R[clip(j-i,-K,K)+K] from the sinusoid table,
+(NEZHA modeling_nezha.py): Rel[i][j] = R[clip(j-i,-K,K)+K] from the sinusoid table,
 scores = (q·kᵀ + q·Relᵀ)/sqrt(d) + (1-mask)*-10000, p = softmax,
 ctx = p·v + p·Rel (dropout off)."""
 import json
@@ -153,6 +153,6 @@ def generate(out_dir):
         run(out_dir, f"attention_{case}", ins,
             lambda q, k, v, rel=None, mask=None: attention_ref(q, k, v, rel, mask),
             no_grad=("rel", "mask"), aux=("probs",))
-    # rel table check values (UPSTREAM §1.4 test vector: d=32, K=4 row p=4)
+    # rel table check values (NEZHA relative-table test vector: d=32, K=4 row p=4)
     save_safetensors(os.path.join(out_dir, "rel_table.safetensors"),
                      {"rel_6_32_4": rel_table(6, 32, 4), "rel_8_4_3": rel_table(8, 4, 3)})

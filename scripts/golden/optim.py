@@ -8,7 +8,7 @@ learning rate used at every step.
 
 adamw uses torch.optim.AdamW (+ LambdaLR for schedules, clip_grad_norm_);
 bertadam, adam_weight_decay and lamb are written here from the upstream formulas
-(UPSTREAM.md §2.5-2.6, §4.8) in float32 torch arithmetic."""
+(BERT optimization.py, NEZHA LAMB, TinyBERT BertAdam) in float32 torch arithmetic."""
 import json
 import math
 import os
@@ -169,7 +169,7 @@ def run_adam_wd(params, grads, o):
 
 
 def run_lamb(params, grads, o):
-    """NEZHA TF LAMBOptimizer (UPSTREAM §2.6, pitfall 6)."""
+    """NEZHA TF LAMBOptimizer."""
     ps = {n: t.clone() for n, t in params.items()}
     m = {n: torch.zeros_like(t) for n, t in ps.items()}
     v = {n: torch.zeros_like(t) for n, t in ps.items()}

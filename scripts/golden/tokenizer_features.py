@@ -1,5 +1,5 @@
 """Golden model inputs built with the upstream feature logic (re-implemented here from
-UPSTREAM.md §3.1, §3.4, §3.5 on top of scripts/ref_tokenizer.py, nezha-cn-base vocab,
+BERT tokenization.py / run_classifier.py / run_squad.py rules on top of scripts/ref_tokenizer.py, nezha-cn-base vocab,
 lower-cased):
   cls.tsv   classification (convert_examples_to_features): MRPC train pairs (max 48) and
             ChnSentiCorp train singles (max 64): set \t ids \t segments \t mask (padded)

@@ -1,4 +1,4 @@
-/* gradcheck.h — finite-difference gradient checking (DESIGN §10).
+/* gradcheck.h — finite-difference gradient checking.
  *
  * rt_gradcheck(fn, ctx, inputs, n, opts, &max_err, report, len) evaluates
  * out = fn(inputs), projects it to a scalar L = sum(out * r) with a fixed random

@@ -13,6 +13,7 @@
 #include "graph.h"
 #include "ops.h"
 #include "../core/shape.h"
+#include "../kernels/elementwise.h"
 
 static _Thread_local int no_grad_depth = 0;
 static int64_t epoch = 0;
@@ -41,6 +42,7 @@ rt_node *rt_node_attach(rt_tensor *out, const rt_op_desc *op, int n_inputs, rt_t
         rt_retain(inputs[i]);
     }
     if (out->grad_fn) rt_node_release(out->grad_fn);
+    rt_set_grad_fn_release(rt_node_release);   /* core drops grad_fn through this hook */
     out->grad_fn = n;
     out->requires_grad = true;
     return n;
@@ -50,6 +52,14 @@ void rt_node_save(rt_node *n, rt_tensor *t) {
     if (!n || n->n_saved >= RT_NODE_MAX_SAVED) return;
     rt_retain(t);
     n->saved[n->n_saved++] = t;
+}
+
+void rt_node_save_at(rt_node *n, int slot, rt_tensor *t) {
+    if (!n || slot < 0 || slot >= RT_NODE_MAX_SAVED) return;
+    rt_retain(t);
+    rt_release(n->saved[slot]);
+    n->saved[slot] = t;
+    if (n->n_saved <= slot) n->n_saved = slot + 1;
 }
 
 void rt_node_retain(rt_node *n) { if (n) n->refcount++; }
@@ -127,8 +137,7 @@ rt_status rt_grad_accumulate(rt_tensor **acc, rt_tensor *g) {
     float *d = rt_f32(dst);
     const float *s = rt_f32(gc);
     int64_t n = rt_numel(dst);
-    #pragma omp parallel for simd schedule(static) if (n > 131072)
-    for (int64_t i = 0; i < n; i++) d[i] += s[i];
+    rt_k_acc_f32(d, s, n);
     rt_release(gc);
     if (dst != a) {
         if (a->dtype != RT_F32) {

@@ -1,4 +1,4 @@
-/* graph.h — define-by-run reverse-mode autograd (DESIGN §5).
+/* graph.h — define-by-run reverse-mode autograd.
  *
  * When grad mode is on and an input requires grad, an op builds a node holding
  * its descriptor, retained inputs, saved tensors and scalar params, and sets the
@@ -58,8 +58,12 @@ bool rt_needs_grad(int n, rt_tensor *const *inputs);
  * Sets out->requires_grad. Ops then fill saved[]/f[]/i[]/ctx. */
 rt_node *rt_node_attach(rt_tensor *out, const rt_op_desc *op, int n_inputs,
                         rt_tensor *const *inputs);
-/* Save a tensor in the node (retained). */
+/* Save a tensor in the node (retained), in the next free slot. */
 void rt_node_save(rt_node *n, rt_tensor *t);
+/* Save a tensor in a named slot (retained). Ops name their slots with an enum
+ * next to the backward, e.g. enum { LN_X, LN_MEAN, LN_RSTD, LN_W }, and read
+ * n->saved[LN_MEAN]; the scalar slots f[] / i[] are named the same way. */
+void rt_node_save_at(rt_node *n, int slot, rt_tensor *t);
 
 void rt_node_retain(rt_node *n);
 void rt_node_release(rt_node *n);

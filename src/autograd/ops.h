@@ -1,4 +1,4 @@
-/* ops.h — the differentiable op set (DESIGN §5). Each op checks its arguments,
+/* ops.h — the differentiable op set. Each op checks its arguments,
  * computes with kernels/, and records a graph node when grad is needed.
  * Conventions: dims are 0-based, negative dims count from the end; functions
  * return a NEW reference or NULL with the message set ("matmul: [2,3] x [4,5]:
@@ -111,7 +111,7 @@ rt_tensor *rt_soft_cross_entropy(rt_tensor *student, rt_tensor *teacher, double 
 /* torch.nn.functional.kl_div(input=log-probs, target=probs), reduction batchmean/sum/mean. */
 rt_tensor *rt_kl_div(rt_tensor *logp, rt_tensor *target, rt_reduction red, bool batchmean);
 
-/* --- attention core (DESIGN §5; two fused nodes) ---
+/* --- attention core (two fused nodes) ---
  * q, k: [B, H, S, D]; rel: [S, S, D] or NULL (NEZHA relative-position table
  * Rel[i][j] = R[clip(j-i,-K,K)+K], shared by heads, constant); mask: additive,
  * broadcastable to [B, H, S, S] (typically [B, 1, 1, S]) or NULL.

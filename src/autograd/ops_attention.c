@@ -1,4 +1,4 @@
-/* ops_attention.c — the attention core as two fused nodes (DESIGN §5):
+/* ops_attention.c — the attention core as two fused nodes:
  *   rt_attention_scores:  scores = (q·kᵀ + q·relᵀ) * scale + mask
  *   rt_attention_context: p = softmax(scores), p' = dropout(p), ctx = p'·v + p'·rel
  * rel ([S, S, D], NEZHA relative positions) and mask are constants. Heads may be
@@ -32,8 +32,12 @@ static bool check_rel(const char *op, rt_tensor *rel, int64_t S, int64_t D) {
 
 /* ---- scores ---- */
 
+/* attention_scores node slots */
+enum { SC_REL };   /* saved[] */
+enum { SC_SCALE };   /* f[] */
+
 static rt_status scores_backward(rt_node *n, rt_tensor *go, rt_tensor **grads, const bool *needs) {
-    rt_tensor *q = n->inputs[0], *k = n->inputs[1], *rel = n->saved[0];
+    rt_tensor *q = n->inputs[0], *k = n->inputs[1], *rel = n->saved[SC_REL];
     int64_t B = q->shape[0], H = q->shape[1], S = q->shape[2], D = q->shape[3];
     rt_heads hq, hk;
     rt_tensor *qc = heads_operand(q, &hq), *kc = heads_operand(k, &hk), *g = nn_f32c(go);
@@ -42,8 +46,8 @@ static rt_status scores_backward(rt_node *n, rt_tensor *go, rt_tensor **grads, c
     if (!qc || !kc || !g) { st = rt_last_status(); goto done; }
     if (needs[0] && !(gq = rt_tensor_empty(RT_F32, 4, q->shape))) { st = rt_last_status(); goto done; }
     if (needs[1] && !(gk = rt_tensor_empty(RT_F32, 4, k->shape))) { st = rt_last_status(); goto done; }
-    st = rt_attn_scores_bwd(B, H, S, D, hq, hk, rel ? rt_f32(rel) : NULL, (float)n->f[0], rt_f32(g),
-                            gq ? rt_f32(gq) : NULL, gk ? rt_f32(gk) : NULL);
+    st = rt_k_attn_scores_bwd(gq ? rt_f32(gq) : NULL, gk ? rt_f32(gk) : NULL, rt_f32(g), hq, hk,
+                              rel ? rt_f32(rel) : NULL, B, H, S, D, (float)n->f[SC_SCALE]);
     if (st == RT_OK) { grads[0] = gq; grads[1] = gk; gq = gk = NULL; }
 done:
     rt_release(qc); rt_release(kc); rt_release(g); rt_release(gq); rt_release(gk);
@@ -84,14 +88,13 @@ rt_tensor *rt_attention_scores(rt_tensor *q, rt_tensor *k, rt_tensor *rel, rt_te
     rt_heads hq, hk;
     if (!(qc = heads_operand(q, &hq)) || !(kc = heads_operand(k, &hk))) goto done;
     if (!(out = rt_tensor_empty(RT_F32, 4, os))) goto done;
-    if (rt_attn_scores_fwd(B, H, S, D, hq, hk, relc ? rt_f32(relc) : NULL, m, (float)scale,
-                           rt_f32(out)) != RT_OK) {
+    if (rt_k_attn_scores(rt_f32(out), hq, hk, relc ? rt_f32(relc) : NULL, m, B, H, S, D, (float)scale) != RT_OK) {
         rt_release(out); out = NULL;
         goto done;
     }
     rt_tensor *in[2] = {q, k};
     rt_node *nd = rt_node_attach(out, &ATTN_SCORES, 2, in);
-    if (nd) { if (relc) rt_node_save(nd, relc); nd->f[0] = scale; }
+    if (nd) { if (relc) rt_node_save_at(nd, SC_REL, relc); nd->f[SC_SCALE] = scale; }
 done:
     rt_release(mc); rt_release(relc); rt_release(qc); rt_release(kc);
     return out;
@@ -100,10 +103,15 @@ done:
 /* ---- context ---- */
 
 /* saved: [0] probs (alias, pre-dropout), [1] rel (optional) */
+/* attention_context node slots */
+enum { CTX_PROBS, CTX_REL };   /* saved[] */
+enum { CTX_SEED, CTX_BASE, CTX_HAS_REL };   /* i[] */
+enum { CTX_P };   /* f[] */
+
 static rt_status context_backward(rt_node *n, rt_tensor *go, rt_tensor **grads, const bool *needs) {
-    rt_tensor *v = n->inputs[1], *pr = n->saved[0], *rel = n->i[2] ? n->saved[1] : NULL;
+    rt_tensor *v = n->inputs[1], *pr = n->saved[CTX_PROBS], *rel = n->i[CTX_HAS_REL] ? n->saved[CTX_REL] : NULL;
     int64_t B = v->shape[0], H = v->shape[1], S = v->shape[2], D = v->shape[3], np = rt_numel(pr);
-    float p = (float)n->f[0];
+    float p = (float)n->f[CTX_P];
     bool drop = p > 0.0f;
     rt_heads hv, hg;
     rt_tensor *vc = heads_operand(v, &hv), *gc = heads_operand(go, &hg);
@@ -112,16 +120,16 @@ static rt_status context_backward(rt_node *n, rt_tensor *go, rt_tensor **grads, 
     if (!vc || !gc) { st = rt_last_status(); goto done; }
     if (drop) {   /* regenerate p' from (seed, base) */
         if (!(pd = rt_tensor_empty(RT_F32, 4, pr->shape))) { st = rt_last_status(); goto done; }
-        rt_dropout_apply(rt_f32(pr), rt_f32(pd), np, p, (uint64_t)n->i[0], (uint64_t)n->i[1]);
+        rt_k_dropout(rt_f32(pd), rt_f32(pr), np, p, (uint64_t)n->i[CTX_SEED], (uint64_t)n->i[CTX_BASE]);
     }
     if (!(gp = rt_tensor_empty(RT_F32, 4, pr->shape))) { st = rt_last_status(); goto done; }
     if (needs[1] && !(gv = rt_tensor_empty(RT_F32, 4, v->shape))) { st = rt_last_status(); goto done; }
-    st = rt_attn_context_bwd(B, H, S, D, rt_f32(pd ? pd : pr), hv, rel ? rt_f32(rel) : NULL, hg,
-                             rt_f32(gp), gv ? rt_f32(gv) : NULL);
+    st = rt_k_attn_context_bwd(rt_f32(gp), gv ? rt_f32(gv) : NULL, hg, rt_f32(pd ? pd : pr), hv,
+                               rel ? rt_f32(rel) : NULL, B, H, S, D);
     if (st != RT_OK) goto done;
     if (needs[0]) {
-        if (drop) rt_dropout_apply(rt_f32(gp), rt_f32(gp), np, p, (uint64_t)n->i[0], (uint64_t)n->i[1]);
-        rt_softmax_bwd(rt_f32(pr), rt_f32(gp), rt_f32(gp), np / S, S, 1, false);
+        if (drop) rt_k_dropout(rt_f32(gp), rt_f32(gp), np, p, (uint64_t)n->i[CTX_SEED], (uint64_t)n->i[CTX_BASE]);
+        rt_k_softmax_bwd(rt_f32(gp), rt_f32(pr), rt_f32(gp), np / S, S, 1, false);
         grads[0] = gp; gp = NULL;
     }
     grads[1] = gv; gv = NULL;
@@ -156,13 +164,13 @@ rt_tensor *rt_attention_context(rt_tensor *scores, rt_tensor *v, rt_tensor *rel,
     if (!(sc = rt_tensor_contiguous(scores)) || !(pr = rt_tensor_empty(RT_F32, 4, scores->shape)))
         goto done;
     int64_t np = rt_numel(pr);
-    rt_softmax_fwd(rt_f32(sc), rt_f32(pr), np / (S ? S : 1), S, 1, false);
+    rt_k_softmax(rt_f32(pr), rt_f32(sc), np / (S ? S : 1), S, 1, false);
     uint64_t seed = 0, base = 0;
     if (drop) {
         if (!g) g = rt_default_generator();
         seed = g->seed; base = rt_rng_reserve(g, (uint64_t)np);
         if (!(pd = rt_tensor_empty(RT_F32, 4, scores->shape))) goto done;
-        rt_dropout_apply(rt_f32(pr), rt_f32(pd), np, (float)dropout_p, seed, base);
+        rt_k_dropout(rt_f32(pd), rt_f32(pr), np, (float)dropout_p, seed, base);
     }
     if (rel && !(relc = rt_tensor_contiguous(rel))) goto done;
     rt_heads hv;
@@ -172,17 +180,17 @@ rt_tensor *rt_attention_context(rt_tensor *scores, rt_tensor *v, rt_tensor *rel,
     int64_t oshape[4] = {B, H, S, D}, ostride[4] = {S * H * D, D, H * D, 1};
     if (!(out = rt_tensor_view_of(store->storage, RT_F32, 0, 4, oshape, ostride))) goto done;
     rt_heads_out ho = {rt_f32(out), ostride[0], ostride[1], ostride[2]};
-    if (rt_attn_context_fwd(B, H, S, D, rt_f32(pd ? pd : pr), hv, relc ? rt_f32(relc) : NULL, ho) != RT_OK) {
+    if (rt_k_attn_context(ho, rt_f32(pd ? pd : pr), hv, relc ? rt_f32(relc) : NULL, B, H, S, D) != RT_OK) {
         rt_release(out); out = NULL;
         goto done;
     }
     rt_tensor *in[2] = {scores, v};
     rt_node *nd = rt_node_attach(out, &ATTN_CONTEXT, 2, in);
     if (nd) {
-        rt_node_save(nd, pr);
-        if (relc) rt_node_save(nd, relc);
-        nd->f[0] = drop ? dropout_p : 0.0;
-        nd->i[0] = (int64_t)seed; nd->i[1] = (int64_t)base; nd->i[2] = relc != NULL;
+        rt_node_save_at(nd, CTX_PROBS, pr);
+        if (relc) rt_node_save_at(nd, CTX_REL, relc);
+        nd->f[CTX_P] = drop ? dropout_p : 0.0;
+        nd->i[CTX_SEED] = (int64_t)seed; nd->i[CTX_BASE] = (int64_t)base; nd->i[CTX_HAS_REL] = relc != NULL;
     }
     if (probs_out && !(*probs_out = rt_tensor_alias(pr))) { rt_release(out); out = NULL; }
 done:

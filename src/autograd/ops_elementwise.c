@@ -38,7 +38,7 @@ static rt_tensor *binary_fwd(rt_binop op, rt_tensor *a, rt_tensor *b) {
     rt_broadcast_strides(a->ndim, a->shape, a->stride, nd, shape, as);
     rt_broadcast_strides(b->ndim, b->shape, b->stride, nd, shape, bs);
     if (rdt == RT_F32 && a->dtype == RT_F32 && b->dtype == RT_F32) {
-        rt_k_binary_f32(op, nd, shape, rt_f32(out), out->stride, rt_f32(a), as, rt_f32(b), bs);
+        rt_k_binary_f32(op, rt_f32(out), out->stride, rt_f32(a), as, rt_f32(b), bs, nd, shape);
     } else if (rt_is_float(rdt)) {
         rt_tensor *fa = a->dtype == RT_F32 ? (rt_retain(a), a) : rt_tensor_convert(a, RT_F32);
         rt_tensor *fb = b->dtype == RT_F32 ? (rt_retain(b), b) : rt_tensor_convert(b, RT_F32);
@@ -46,12 +46,12 @@ static rt_tensor *binary_fwd(rt_binop op, rt_tensor *a, rt_tensor *b) {
         if (!fa || !fb || !fo) { rt_release(fa); rt_release(fb); rt_release(fo); rt_release(out); return NULL; }
         rt_broadcast_strides(fa->ndim, fa->shape, fa->stride, nd, shape, as);
         rt_broadcast_strides(fb->ndim, fb->shape, fb->stride, nd, shape, bs);
-        rt_k_binary_f32(op, nd, shape, rt_f32(fo), fo->stride, rt_f32(fa), as, rt_f32(fb), bs);
+        rt_k_binary_f32(op, rt_f32(fo), fo->stride, rt_f32(fa), as, rt_f32(fb), bs, nd, shape);
         if (fo != out) rt_tensor_copy_(out, fo);
         rt_release(fa); rt_release(fb); rt_release(fo);
     } else {
-        rt_k_binary_generic(op, nd, shape, rt_data(out), rdt, out->stride, rt_data(a), a->dtype, as,
-                            rt_data(b), b->dtype, bs);
+        rt_k_binary_generic(op, rt_data(out), rdt, out->stride, rt_data(a), a->dtype, as, rt_data(b), b->dtype, bs,
+                            nd, shape);
     }
     return out;
 }
@@ -174,7 +174,7 @@ static rt_tensor *scalar_op(rt_binop op, const rt_op_desc *desc, rt_tensor *a, d
     if (a->dtype == RT_F32) {
         out = rt_tensor_empty(RT_F32, a->ndim, a->shape);
         if (!out) return NULL;
-        rt_k_binary_scalar_f32(op, a->ndim, a->shape, rt_f32(out), out->stride, rt_f32(a), a->stride, (float)s);
+        rt_k_binary_scalar_f32(op, rt_f32(out), out->stride, rt_f32(a), a->stride, a->ndim, a->shape, (float)s);
     } else {
         bool integral = s == floor(s) && fabs(s) < 9e15 && op != RT_BIN_RDIV && !(op == RT_BIN_POW && s < 0);
         rt_dtype sdt = rt_is_float(a->dtype) ? a->dtype : (integral ? RT_I64 : RT_F32);
@@ -230,7 +230,7 @@ rt_tensor *rt_compare(rt_cmp_kind k, rt_tensor *a, rt_tensor *b) {
     if (!out) return NULL;
     rt_broadcast_strides(a->ndim, a->shape, a->stride, nd, shape, as);
     rt_broadcast_strides(b->ndim, b->shape, b->stride, nd, shape, bs);
-    rt_k_compare(k, nd, shape, rt_data(out), out->stride, rt_data(a), a->dtype, as, rt_data(b), b->dtype, bs);
+    rt_k_compare(k, rt_data(out), out->stride, rt_data(a), a->dtype, as, rt_data(b), b->dtype, bs, nd, shape);
     return out;
 }
 
@@ -281,8 +281,8 @@ static rt_tensor *where_fwd(const char *op, rt_tensor *cond, rt_tensor *a, rt_te
         rt_broadcast_strides(cond->ndim, cond->shape, cond->stride, nd, shape, cs);
         rt_broadcast_strides(ca->ndim, ca->shape, ca->stride, nd, shape, as);
         rt_broadcast_strides(cb->ndim, cb->shape, cb->stride, nd, shape, bs);
-        rt_k_where(nd, shape, rt_data(out), out->stride, dt, rt_data(cond), cond->dtype, cs,
-                   rt_data(ca), as, rt_data(cb), bs);
+        rt_k_where(rt_data(out), out->stride, dt, rt_data(cond), cond->dtype, cs, rt_data(ca), as,
+                   rt_data(cb), bs, nd, shape);
     }
     rt_release(ca); rt_release(cb);
     return out;

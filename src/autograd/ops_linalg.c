@@ -3,7 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include "nn_common.h"
+#include "../kernels/elementwise.h"
 #include "../kernels/gemm.h"
+#include "../kernels/reduce.h"
 
 /* A [rows, cols] matrix inside a strided view: op flag + leading dim. */
 typedef struct { bool t; int64_t ld; } matdesc;
@@ -249,19 +251,9 @@ static rt_status linear_backward(rt_node *n, rt_tensor *go, rt_tensor **grads, c
         grads[1] = gw;
     }
     if (n->n_inputs > 2 && needs[2]) {   /* gb = Σ_rows g */
-        rt_tensor *gb = rt_tensor_zeros(RT_F32, 1, &outf);
+        rt_tensor *gb = rt_tensor_empty(RT_F32, 1, &outf);
         if (!gb) { st = rt_last_status(); goto done; }
-        float *pb = rt_f32(gb);
-        int64_t nblk = (outf + 63) / 64;
-#pragma omp parallel for schedule(static) if (R * outf > 65536)
-        for (int64_t blk = 0; blk < nblk; blk++) {
-            int64_t c0 = blk * 64, c1 = c0 + 64 < outf ? c0 + 64 : outf;
-            for (int64_t r = 0; r < R; r++) {
-                const float *gr = pg + r * outf;
-#pragma omp simd
-                for (int64_t c = c0; c < c1; c++) pb[c] += gr[c];
-            }
-        }
+        rt_k_sum_rows_f32(rt_f32(gb), pg, R, outf);
         grads[2] = gb;
     }
 done:
@@ -310,15 +302,7 @@ rt_tensor *rt_linear(rt_tensor *x, rt_tensor *w, rt_tensor *b) {
     float *po = rt_f32(out);
     /* y = x · wᵀ: op(B) = wᵀ, i.e. transpose flag set when w is row-major [out, in] */
     rt_sgemm(false, !mw.t, rows, outf, in, 1.0f, rt_f32(xx), ld, rt_f32(wc ? wc : w), mw.ld, 0.0f, po, outf);
-    if (bc) {
-        const float *pb = rt_f32(bc);
-#pragma omp parallel for schedule(static) if (rows * outf > 65536)
-        for (int64_t r = 0; r < rows; r++) {
-            float *o = po + r * outf;
-#pragma omp simd
-            for (int64_t c = 0; c < outf; c++) o[c] += pb[c];
-        }
-    }
+    if (bc) rt_k_add_rows_f32(po, rt_f32(bc), rows, outf);
     rt_tensor *inputs[3] = {x, w, b};
     rt_node_attach(out, &LINEAR, b ? 3 : 2, inputs);
 done:

@@ -13,15 +13,19 @@ static void split_dims(const rt_tensor *t, int dim, int64_t *outer, int64_t *n, 
 
 /* ---- softmax / log_softmax ---- */
 
+/* softmax / log_softmax node slots */
+enum { SM_Y };   /* saved[] */
+enum { SM_DIM, SM_LOG };   /* i[] */
+
 static rt_status softmax_backward(rt_node *n, rt_tensor *go, rt_tensor **grads, const bool *needs) {
     if (!needs[0]) return RT_OK;
-    rt_tensor *y = n->saved[0], *g = nn_f32c(go);
+    rt_tensor *y = n->saved[SM_Y], *g = nn_f32c(go);
     if (!g) return rt_last_status();
     rt_tensor *gx = rt_tensor_empty(RT_F32, y->ndim, y->shape);
     if (!gx) { rt_release(g); return rt_last_status(); }
     int64_t outer, len, inner;
-    split_dims(y, (int)n->i[0], &outer, &len, &inner);
-    rt_softmax_bwd(rt_f32(y), rt_f32(g), rt_f32(gx), outer, len, inner, n->i[1] != 0);
+    split_dims(y, (int)n->i[SM_DIM], &outer, &len, &inner);
+    rt_k_softmax_bwd(rt_f32(gx), rt_f32(y), rt_f32(g), outer, len, inner, n->i[SM_LOG] != 0);
     rt_release(g);
     grads[0] = gx;
     return RT_OK;
@@ -37,15 +41,15 @@ static rt_tensor *softmax_impl(const char *op, rt_tensor *a, int dim, bool lg) {
     if (!y) { rt_release(x); return NULL; }
     int64_t outer, len, inner;
     split_dims(x, dim, &outer, &len, &inner);
-    rt_softmax_fwd(rt_f32(x), rt_f32(y), outer, len, inner, lg);
+    rt_k_softmax(rt_f32(y), rt_f32(x), outer, len, inner, lg);
     rt_release(x);
     rt_node *nd = rt_node_attach(y, lg ? &LOG_SOFTMAX : &SOFTMAX, 1, &a);
     if (nd) {
         rt_tensor *al = rt_tensor_alias(y);
         if (!al) { rt_release(y); return NULL; }
-        rt_node_save(nd, al);
+        rt_node_save_at(nd, SM_Y, al);
         rt_release(al);
-        nd->i[0] = dim; nd->i[1] = lg;
+        nd->i[SM_DIM] = dim; nd->i[SM_LOG] = lg;
     }
     return y;
 }
@@ -55,18 +59,21 @@ rt_tensor *rt_log_softmax(rt_tensor *a, int dim) { return softmax_impl("log_soft
 
 /* ---- layer_norm ---- */
 
+/* layer_norm node slots */
+enum { LN_X, LN_MEAN, LN_RSTD, LN_W };   /* saved[] */
+enum { LN_EPS };   /* f[] */
+
 static rt_status layer_norm_backward(rt_node *n, rt_tensor *go, rt_tensor **grads, const bool *needs) {
-    rt_tensor *x = n->saved[0], *mean = n->saved[1], *rstd = n->saved[2];
-    rt_tensor *w = n->inputs[1] ? n->saved[3] : NULL;
+    rt_tensor *x = n->saved[LN_X], *mean = n->saved[LN_MEAN], *rstd = n->saved[LN_RSTD];
+    rt_tensor *w = n->inputs[1] ? n->saved[LN_W] : NULL;
     int64_t rows = rt_numel(mean), len = rows ? rt_numel(x) / rows : 0;
     rt_tensor *g = nn_f32c(go), *gx = NULL, *gw = NULL, *gb = NULL;
     if (!g) return rt_last_status();
     if (needs[0] && !(gx = rt_tensor_empty(RT_F32, x->ndim, x->shape))) goto fail;
     if (n->inputs[1] && needs[1] && !(gw = rt_tensor_empty(RT_F32, n->inputs[1]->ndim, n->inputs[1]->shape))) goto fail;
     if (n->inputs[2] && needs[2] && !(gb = rt_tensor_empty(RT_F32, n->inputs[2]->ndim, n->inputs[2]->shape))) goto fail;
-    if (rt_layer_norm_bwd(rt_f32(x), w ? rt_f32(w) : NULL, rt_f32(mean), rt_f32(rstd), rt_f32(g),
-                          gx ? rt_f32(gx) : NULL, gw ? rt_f32(gw) : NULL, gb ? rt_f32(gb) : NULL,
-                          rows, len) != RT_OK)
+    if (rt_k_layer_norm_bwd(gx ? rt_f32(gx) : NULL, gw ? rt_f32(gw) : NULL, gb ? rt_f32(gb) : NULL, rt_f32(g),
+                            rt_f32(x), w ? rt_f32(w) : NULL, rt_f32(mean), rt_f32(rstd), rows, len) != RT_OK)
         goto fail;
     rt_release(g);
     grads[0] = gx; grads[1] = gw; grads[2] = gb;
@@ -110,14 +117,14 @@ rt_tensor *rt_layer_norm(rt_tensor *x, int n_norm, rt_tensor *w, rt_tensor *b, d
         rt_release(y); y = NULL;
         goto done;
     }
-    rt_layer_norm_fwd(rt_f32(xc), wc ? rt_f32(wc) : NULL, bc ? rt_f32(bc) : NULL, rt_f32(y),
-                      rt_f32(mean), rt_f32(rstd), rows, len, (float)eps);
+    rt_k_layer_norm(rt_f32(y), rt_f32(mean), rt_f32(rstd), rt_f32(xc), wc ? rt_f32(wc) : NULL,
+                    bc ? rt_f32(bc) : NULL, rows, len, (float)eps);
     rt_tensor *in[3] = {x, w, b};
     rt_node *nd = rt_node_attach(y, &LAYER_NORM, 3, in);
     if (nd) {
-        rt_node_save(nd, xc); rt_node_save(nd, mean); rt_node_save(nd, rstd);
-        if (wc) rt_node_save(nd, wc);
-        nd->f[0] = eps;
+        rt_node_save_at(nd, LN_X, xc); rt_node_save_at(nd, LN_MEAN, mean); rt_node_save_at(nd, LN_RSTD, rstd);
+        if (wc) rt_node_save_at(nd, LN_W, wc);
+        nd->f[LN_EPS] = eps;
     }
 done:
     rt_release(xc); rt_release(wc); rt_release(bc); rt_release(mean); rt_release(rstd);
@@ -126,14 +133,18 @@ done:
 
 /* ---- dropout ---- */
 
+/* dropout node slots */
+enum { DO_SEED, DO_BASE };   /* i[] */
+enum { DO_P };   /* f[] */
+
 static rt_status dropout_backward(rt_node *n, rt_tensor *go, rt_tensor **grads, const bool *needs) {
     if (!needs[0]) return RT_OK;
     rt_tensor *g = nn_f32c(go);
     if (!g) return rt_last_status();
     rt_tensor *gx = rt_tensor_empty(RT_F32, g->ndim, g->shape);
     if (!gx) { rt_release(g); return rt_last_status(); }
-    rt_dropout_apply(rt_f32(g), rt_f32(gx), rt_numel(g), (float)n->f[0], (uint64_t)n->i[0],
-                     (uint64_t)n->i[1]);
+    rt_k_dropout(rt_f32(gx), rt_f32(g), rt_numel(g), (float)n->f[DO_P], (uint64_t)n->i[DO_SEED],
+                 (uint64_t)n->i[DO_BASE]);
     rt_release(g);
     grads[0] = gx;
     return RT_OK;
@@ -154,24 +165,27 @@ rt_tensor *rt_dropout(rt_tensor *x, double p, bool train, rt_generator *g) {
     if (!y) { rt_release(xc); return NULL; }
     int64_t n = rt_numel(x);
     uint64_t seed = g->seed, base = rt_rng_reserve(g, (uint64_t)n);
-    rt_dropout_apply(rt_f32(xc), rt_f32(y), n, (float)p, seed, base);
+    rt_k_dropout(rt_f32(y), rt_f32(xc), n, (float)p, seed, base);
     rt_release(xc);
     rt_node *nd = rt_node_attach(y, &DROPOUT, 1, &x);
-    if (nd) { nd->f[0] = p; nd->i[0] = (int64_t)seed; nd->i[1] = (int64_t)base; }
+    if (nd) { nd->f[DO_P] = p; nd->i[DO_SEED] = (int64_t)seed; nd->i[DO_BASE] = (int64_t)base; }
     return y;
 }
 
 /* ---- embedding ---- */
 
+/* embedding node slots */
+enum { EMB_IDS };   /* saved[] */
+
 static rt_status embedding_backward(rt_node *n, rt_tensor *go, rt_tensor **grads, const bool *needs) {
     if (!needs[0]) return RT_OK;
-    rt_tensor *w = n->inputs[0], *ids = n->saved[0], *g = nn_f32c(go);
+    rt_tensor *w = n->inputs[0], *ids = n->saved[EMB_IDS], *g = nn_f32c(go);
     if (!g) return rt_last_status();
     rt_tensor *gw = rt_tensor_zeros(RT_F32, 2, w->shape);
     if (!gw) { rt_release(g); return rt_last_status(); }
     bool i64 = ids->dtype == RT_I64;
-    rt_embedding_bwd(rt_f32(g), w->shape[1], i64 ? rt_data(ids) : NULL, i64 ? NULL : rt_data(ids),
-                     rt_numel(ids), rt_f32(gw));
+    rt_k_embedding_bwd(rt_f32(gw), rt_f32(g), i64 ? rt_data(ids) : NULL, i64 ? NULL : rt_data(ids),
+                       rt_numel(ids), w->shape[1]);
     rt_release(g);
     grads[0] = gw;
     return RT_OK;
@@ -200,7 +214,7 @@ rt_tensor *rt_embedding(rt_tensor *weight, rt_tensor *ids) {
     bool i64 = ic->dtype == RT_I64;
     const int64_t *p64 = i64 ? rt_data(ic) : NULL;
     const int32_t *p32 = i64 ? NULL : rt_data(ic);
-    int64_t bad = rt_embedding_check(p64, p32, n, V);
+    int64_t bad = rt_k_embedding_check(p64, p32, n, V);
     if (bad >= 0) {
         rt_errorf(RT_EINDEX, "embedding: id %lld (at flat position %lld of ids %s) is out of range for vocabulary size %lld (weight %s)",
                   (long long)(i64 ? p64[bad] : p32[bad]), (long long)bad, rt_shape_str(ids, si, sizeof si),
@@ -212,10 +226,10 @@ rt_tensor *rt_embedding(rt_tensor *weight, rt_tensor *ids) {
     for (int d = 0; d < ids->ndim; d++) os[d] = ids->shape[d];
     os[ids->ndim] = D;
     if (!(y = rt_tensor_empty(RT_F32, ids->ndim + 1, os))) goto done;
-    rt_embedding_fwd(rt_f32(wc), D, p64, p32, n, rt_f32(y));
+    rt_k_embedding(rt_f32(y), rt_f32(wc), p64, p32, n, D);
     rt_tensor *in[2] = {weight, ids};
     rt_node *nd = rt_node_attach(y, &EMBEDDING, 2, in);
-    if (nd) rt_node_save(nd, ic);
+    if (nd) rt_node_save_at(nd, EMB_IDS, ic);
 done:
     rt_release(ic); rt_release(wc);
     return y;

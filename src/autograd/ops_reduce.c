@@ -155,10 +155,10 @@ static rt_tensor *reduce(const char *op, int kind, rt_tensor *a, const int *dims
     rt_tensor *out = rt_tensor_empty(RT_F32, p.out_nd, p.out_shape);
     if (!out) { rt_release(x); return NULL; }
     double scale = 1.0;
-    if (kind == 0) rt_k_sum_ori(rt_f32(x), rt_f32(out), p.O, p.R, p.I, 1.0);
-    else if (kind == 1) { scale = p.R ? 1.0 / (double)p.R : NAN; rt_k_sum_ori(rt_f32(x), rt_f32(out), p.O, p.R, p.I, scale); }
-    else if (kind == 2) rt_k_var_ori(rt_f32(x), rt_f32(out), p.O, p.R, p.I, (int64_t)param);
-    else rt_k_norm_ori(rt_f32(x), rt_f32(out), p.O, p.R, p.I, param);
+    if (kind == 0) rt_k_sum_ori(rt_f32(out), rt_f32(x), p.O, p.R, p.I, 1.0);
+    else if (kind == 1) { scale = p.R ? 1.0 / (double)p.R : NAN; rt_k_sum_ori(rt_f32(out), rt_f32(x), p.O, p.R, p.I, scale); }
+    else if (kind == 2) rt_k_var_ori(rt_f32(out), rt_f32(x), p.O, p.R, p.I, (int64_t)param);
+    else rt_k_norm_ori(rt_f32(out), rt_f32(x), p.O, p.R, p.I, param);
     rt_release(x);
     rt_dtype want = a->dtype == RT_BF16 ? RT_BF16 : (rt_is_float(a->dtype) ? RT_F32 : RT_I64);
     if (kind != 0) want = a->dtype == RT_BF16 ? RT_BF16 : RT_F32;
@@ -245,7 +245,7 @@ static rt_tensor *maxmin(const char *op, bool is_max, bool want_vals, rt_tensor 
     rt_tensor *vals = want_vals ? rt_tensor_empty(RT_F32, ond, osh) : NULL;
     rt_tensor *idx = rt_tensor_empty(RT_I64, ond, osh);
     if (!x || (want_vals && !vals) || !idx) { rt_release(x); rt_release(vals); rt_release(idx); return NULL; }
-    rt_k_maxmin_ori(rt_f32(x), vals ? rt_f32(vals) : NULL, (int64_t *)rt_data(idx), O, R, I, is_max);
+    rt_k_maxmin_ori(vals ? rt_f32(vals) : NULL, (int64_t *)rt_data(idx), rt_f32(x), O, R, I, is_max);
     rt_release(x);
     if (!want_vals) return idx;
     if (a->dtype != RT_F32) {

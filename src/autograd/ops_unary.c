@@ -21,7 +21,7 @@ static rt_status unary_bw(rt_node *n, rt_tensor *go, rt_tensor **g, const bool *
     rt_tensor *gi = x ? rt_tensor_empty(RT_F32, x->ndim, x->shape) : NULL;
     rt_status st = RT_OK;
     if (!x || !gc || !gi || (n->n_saved && !y)) st = rt_last_status();
-    else rt_k_unary_backward_f32(k, rt_numel(x), rt_f32(gi), rt_f32(gc), rt_f32(x), y ? rt_f32(y) : NULL);
+    else rt_k_unary_f32_bwd(k, rt_f32(gi), rt_f32(gc), rt_f32(x), y ? rt_f32(y) : NULL, rt_numel(x));
     rt_release(x); rt_release(y); rt_release(gc);
     if (st != RT_OK) { rt_release(gi); return st; }
     g[0] = gi;
@@ -40,14 +40,14 @@ rt_tensor *rt_unary(rt_unary_kind k, rt_tensor *a) {
     if (a->dtype == RT_F32) {
         out = rt_tensor_empty(RT_F32, a->ndim, a->shape);
         if (!out) return NULL;
-        if (rt_is_contiguous(a)) rt_k_unary_f32_par(k, rt_numel(a), rt_f32(out), rt_f32(a));
-        else rt_k_unary_f32_strided(k, a->ndim, a->shape, rt_f32(out), out->stride, rt_f32(a), a->stride);
+        if (rt_is_contiguous(a)) rt_k_unary_f32_par(k, rt_f32(out), rt_f32(a), rt_numel(a));
+        else rt_k_unary_f32_strided(k, rt_f32(out), out->stride, rt_f32(a), a->stride, a->ndim, a->shape);
     } else {
         rt_tensor *f = rt_tensor_convert(a, RT_F32);
         if (!f) return NULL;
         rt_tensor *r = rt_tensor_empty(RT_F32, a->ndim, a->shape);
         if (!r) { rt_release(f); return NULL; }
-        rt_k_unary_f32_par(k, rt_numel(f), rt_f32(r), rt_f32(f));
+        rt_k_unary_f32_par(k, rt_f32(r), rt_f32(f), rt_numel(f));
         rt_release(f);
         bool keep = a->dtype == RT_BF16 || k == RT_NEG || k == RT_ABS || k == RT_SIGN || k == RT_FLOOR ||
                     k == RT_CEIL || k == RT_ROUND || k == RT_RELU;
@@ -92,7 +92,7 @@ rt_tensor *rt_clamp(rt_tensor *a, double lo, double hi) {
     if (!x) return NULL;
     rt_tensor *out = rt_tensor_empty(RT_F32, a->ndim, a->shape);
     if (!out) { rt_release(x); return NULL; }
-    rt_k_clamp_f32(rt_numel(x), rt_f32(out), rt_f32(x), (float)lo, (float)hi);
+    rt_k_clamp_f32(rt_f32(out), rt_f32(x), rt_numel(x), (float)lo, (float)hi);
     rt_release(x);
     if (a->dtype != RT_F32) {
         rt_tensor *c = rt_tensor_convert(out, a->dtype);

@@ -1,7 +1,11 @@
 /* complete.c — tab-completion candidates for the REPL. Pure lookup over the Lua
  * state with raw access only (lua_rawget, lua_next, lua_getmetatable): it never
- * calls metamethods or user code, so completing `obj:` on anything is safe. */
+ * calls metamethods or user code, so completing `obj:` on anything is safe. The one
+ * exception is the library's own lazy modules: `rt.trainer.<TAB>` loads
+ * lua/retort/trainer.lua (what the first use of rt.trainer would do). Objects whose
+ * __index is a C function show the metatable's __methods table and __fields list. */
 #include <dirent.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "cli.h"
@@ -52,6 +56,10 @@ static int push_index_table(lua_State *L, int idx) {
             if (lua_type(L, -1) == LUA_TTABLE) { lua_remove(L, -2); lua_remove(L, -2); return 1; }
             lua_pop(L, 1);
         }
+        lua_pushliteral(L, "__methods");          /* models: methods in metatable.__methods */
+        lua_rawget(L, -3);
+        if (lua_type(L, -1) == LUA_TTABLE) { lua_remove(L, -2); lua_remove(L, -2); return 1; }
+        lua_pop(L, 1);
     }
     bool fn = lua_type(L, -1) == LUA_TFUNCTION;
     lua_pop(L, 1);
@@ -83,6 +91,21 @@ static void raw_lookup(lua_State *L, int idx, const char *key, size_t klen) {
 static void collect(lua_State *L, int idx, const char *part, bool methods_only,
                     const char *prefix, char sep, strvec *out) {
     size_t pl = strlen(part);
+    /* fields a C __index computes (m.config): the metatable's __fields name list */
+    if (!methods_only && lua_type(L, idx) == LUA_TUSERDATA && lua_getmetatable(L, idx)) {
+        lua_pushliteral(L, "__fields");
+        lua_rawget(L, -2);
+        if (lua_type(L, -1) == LUA_TTABLE) {
+            for (lua_Integer i = 1; lua_rawgeti(L, -1, i) == LUA_TSTRING; i++) {
+                size_t kl;
+                const char *k = lua_tolstring(L, -1, &kl);
+                if (kl >= pl && memcmp(k, part, pl) == 0) vec_push(out, prefix, sep, k);
+                lua_pop(L, 1);
+            }
+            lua_pop(L, 1);
+        }
+        lua_pop(L, 2);
+    }
     lua_pushvalue(L, idx);
     for (int depth = 0; depth < 16; depth++) {
         if (lua_type(L, -1) == LUA_TTABLE) {
@@ -139,6 +162,42 @@ static void collect_lazy_modules(lua_State *L, int idx, const char *part, const 
     lua_pop(L, 1);
 }
 
+/* Whether the value at idx is the `rt` library table (package.loaded.retort). */
+static bool is_rt_table(lua_State *L, int idx) {
+    idx = lua_absindex(L, idx);
+    lua_getglobal(L, "package");
+    if (lua_type(L, -1) != LUA_TTABLE) { lua_pop(L, 1); return false; }
+    lua_pushliteral(L, "loaded");
+    lua_rawget(L, -2);
+    lua_pushliteral(L, "retort");
+    if (lua_type(L, -2) == LUA_TTABLE) lua_rawget(L, -2); else lua_pushnil(L);
+    bool r = lua_rawequal(L, -1, idx);
+    lua_pop(L, 3);
+    return r;
+}
+
+/* rt.<name> not loaded yet: require "retort.<name>" when lua/retort/<name>.lua
+ * exists (errors swallowed). Replaces the nil on top of the stack with the module. */
+static void load_lazy_module(lua_State *L, const char *name, size_t len) {
+    if (len == 0 || len > 200) return;
+    lua_getfield(L, LUA_REGISTRYINDEX, "rt.lua_dir");
+    const char *dir = lua_tostring(L, -1);
+    char path[4096];
+    bool exists = false;
+    if (dir) {
+        snprintf(path, sizeof path, "%s/retort/%.*s.lua", dir, (int)len, name);
+        FILE *f = fopen(path, "rb");
+        if (f) { exists = true; fclose(f); }
+    }
+    lua_pop(L, 1);
+    if (!exists) return;
+    lua_getglobal(L, "require");
+    lua_pushfstring(L, "retort.%s", lua_pushlstring(L, name, len));
+    lua_remove(L, -2);
+    if (lua_pcall(L, 1, 1, 0) != LUA_OK) { lua_pop(L, 1); return; }
+    lua_remove(L, -2);                            /* the nil */
+}
+
 static int cmp_str(const void *a, const void *b) {
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
@@ -164,6 +223,7 @@ char **cli_complete(lua_State *L, const char *text) {
             while (q < sep && *q != '.' && *q != ':') q++;
             if (!is_ident(p, (size_t)(q - p))) { ok = false; break; }
             raw_lookup(L, -1, p, (size_t)(q - p));
+            if (lua_isnil(L, -1) && is_rt_table(L, -2)) load_lazy_module(L, p, (size_t)(q - p));
             lua_remove(L, -2);
             int t = lua_type(L, -1);
             if (t != LUA_TTABLE && t != LUA_TUSERDATA && t != LUA_TSTRING) ok = false;

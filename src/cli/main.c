@@ -142,7 +142,7 @@ static lua_State *new_state(void) {
 
 /* libgomp reads OMP_WAIT_POLICY once, when it loads. Spinning idle threads cost
  * retort's many short kernels 2-10x on a loaded 2-core machine, so unless the
- * user chose a policy, re-exec once with PASSIVE (what DESIGN §10 uses for the
+ * user chose a policy, re-exec once with PASSIVE (what scripts/bench/run.sh uses for the
  * PyTorch peer too). */
 static void ensure_wait_policy(char **argv) {
     if (getenv("OMP_WAIT_POLICY")) return;

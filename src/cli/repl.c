@@ -1,6 +1,8 @@
 /* repl.c — the interactive loop: lua.c's rule (expressions print, multi-line only
  * while the chunk is incomplete), GNU Readline in callback mode (so Ctrl-C at the
- * prompt clears the line safely), tab completion, persistent history, timing. */
+ * prompt clears the line safely: "^C" after the text, then a fresh prompt), tab
+ * completion (file names inside a string), persistent history, timing. `exit` or
+ * `quit` on a line of its own leaves; a pasted "rt> " / "..> " prompt is dropped. */
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
@@ -38,6 +40,25 @@ static bool blank(const char *s) {
     return true;
 }
 
+/* A line pasted from a transcript: drop a leading "rt> " or "..> " prompt. */
+static const char *strip_prompt(const char *line) {
+    const char *p = line + strspn(line, " \t");
+    if (!strncmp(p, PROMPT1, 4) || !strncmp(p, PROMPT2, 4)) return p + 4;
+    if (!strcmp(p, "rt>") || !strcmp(p, "..>")) return p + 3;
+    return line;
+}
+
+/* `exit` / `quit` (or exit() / quit()) alone on the first line of a chunk. */
+static bool is_exit(const char *line) {
+    const char *p = line + strspn(line, " \t");
+    size_t n = strlen(p);
+    while (n > 0 && strchr(" \t;", p[n - 1])) n--;
+    static const char *const words[] = {"exit", "quit", "exit()", "quit()", NULL};
+    for (int i = 0; words[i]; i++)
+        if (n == strlen(words[i]) && !strncmp(p, words[i], n)) return true;
+    return false;
+}
+
 /* Run one complete chunk and report errors/timing. */
 static void run_chunk(lua_State *L, const char *code) {
     double t0 = rt_now();
@@ -63,7 +84,7 @@ static void run_chunk(lua_State *L, const char *code) {
 
 static char **g_cands;
 static size_t g_cand_i;
-static bool g_qmark;
+static bool g_qmark, g_files;
 
 static char *generator(const char *text, int state) {
     (void)text;
@@ -80,8 +101,13 @@ static char *generator(const char *text, int state) {
 
 static char **attempt(const char *text, int start, int end) {
     (void)start; (void)end;
-    rl_attempted_completion_over = 1;       /* never fall back to file names */
+    rl_attempted_completion_over = 1;       /* never fall back to file names ... */
     rl_completion_append_character = '\0';
+    g_files = rl_completion_quote_character != 0;
+    if (g_files) {                          /* ... except inside a string: "data/tr<TAB> */
+        rl_filename_completion_desired = 1;
+        return rl_completion_matches(text, rl_filename_completion_function);
+    }
     cli_free_candidates(g_cands);
     g_qmark = text[0] == '?';
     g_cands = cli_complete(g_L, text + (g_qmark ? 1 : 0));
@@ -95,7 +121,8 @@ static char **attempt(const char *text, int start, int end) {
 static void show_matches(char **matches, int n, int maxlen) {
     const char *m1 = matches[1] ? matches[1] : matches[0];
     size_t cut = 0;
-    for (const char *p = m1; *p; p++) if (*p == '.' || *p == ':') cut = (size_t)(p - m1) + 1;
+    for (const char *p = m1; *p; p++)
+        if (g_files ? *p == '/' : (*p == '.' || *p == ':')) cut = (size_t)(p - m1) + 1;
     char **view = malloc((size_t)(n + 2) * sizeof *view);
     if (!view) return;
     for (int i = 0; i <= n; i++) view[i] = strlen(matches[i]) >= cut ? matches[i] + cut : matches[i];
@@ -122,15 +149,18 @@ static void remember(const char *hist_path, const char *code) {
     if (hist_path) cli_history_append(hist_path, code);
 }
 
-/* Ctrl-C at the prompt: drop the line (and any pending multi-line input). */
+/* Ctrl-C at the prompt: "^C" after what was typed, then drop the line (and any
+ * pending multi-line input); the caller draws a fresh prompt on the next line. */
 static void cancel_line(void) {
+    rl_point = rl_end;
+    rl_redisplay();
+    fputs("^C\n", stdout);
+    fflush(stdout);
     rl_free_line_state();
     rl_callback_sigcleanup();
     rl_replace_line("", 0);
     rl_point = rl_end = 0;
     rl_callback_handler_remove();
-    fputs("^C\n", stdout);
-    fflush(stdout);
 }
 
 static int repl_readline(lua_State *L) {
@@ -141,6 +171,7 @@ static int repl_readline(lua_State *L) {
     rl_completion_display_matches_hook = show_matches;
     rl_basic_word_break_characters = " \t\n\"\\'`@$><=;|&{}()[],+-*/%^#~";
     rl_completer_word_break_characters = rl_basic_word_break_characters;
+    rl_completer_quote_characters = "\"'";
     rl_catch_signals = 0;
     using_history();
     stifle_history(HISTORY_CAP);
@@ -169,7 +200,8 @@ static int repl_readline(lua_State *L) {
             if (p.revents & (POLLIN | POLLHUP | POLLERR)) rl_callback_read_char();
         }
         if (g_eof) { rl_callback_handler_remove(); fputc('\n', stdout); break; }
-        buf_add(&buf, g_line);
+        if (!buf.len && is_exit(g_line)) { remember(hist, g_line); free(g_line); break; }
+        buf_add(&buf, strip_prompt(g_line));
         free(g_line);
         if (blank(buf.data)) { buf_clear(&buf); continue; }
         if (buf.data[strspn(buf.data, " \t")] != '?' && cli_chunk_status(L, buf.data) == CLI_CHUNK_INCOMPLETE)
@@ -190,7 +222,8 @@ static int repl_plain(lua_State *L) {
     ssize_t n;
     while ((n = getline(&line, &cap, stdin)) >= 0) {
         while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r')) line[--n] = 0;
-        buf_add(&buf, line);
+        if (!buf.len && is_exit(line)) break;
+        buf_add(&buf, strip_prompt(line));
         if (blank(buf.data)) { buf_clear(&buf); continue; }
         if (buf.data[strspn(buf.data, " \t")] != '?' && cli_chunk_status(L, buf.data) == CLI_CHUNK_INCOMPLETE)
             continue;

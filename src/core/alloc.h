@@ -1,6 +1,6 @@
 /* alloc.h — the one allocator for tensor memory: 64-byte aligned, with live/peak
  * byte counters and a size-class cache so a training step does not go back to
- * malloc/the kernel for every activation (DESIGN §4, §10). */
+ * malloc/the kernel for every activation. */
 #ifndef RT_ALLOC_H
 #define RT_ALLOC_H
 

@@ -6,7 +6,8 @@
 #include "shape.h"
 #include "tensor.h"
 
-void rt_node_release(struct rt_node *n);   /* autograd/graph.c */
+static rt_grad_fn_release_fn grad_fn_release;   /* set by the autograd layer */
+void rt_set_grad_fn_release(rt_grad_fn_release_fn fn) { grad_fn_release = fn; }
 
 uint16_t rt_f32_to_bf16(float f) {
     union { float f; uint32_t u; } x = {f};
@@ -89,7 +90,7 @@ void rt_release(rt_tensor *t) {
     if (!t || --t->refcount > 0) return;
     rt_storage_release(t->storage);
     rt_release(t->grad);
-    if (t->grad_fn) rt_node_release(t->grad_fn);
+    if (t->grad_fn && grad_fn_release) grad_fn_release(t->grad_fn);
     free(t->name);
     free(t);
 }

@@ -53,6 +53,13 @@ typedef struct rt_tensor {
     char *name;                     /* optional (parameter name), owned */
 } rt_tensor;
 
+/* --- the grad_fn hook ---
+ * Core does not know autograd: grad_fn is an opaque owned reference, and the
+ * autograd layer registers how to drop one (graph.c does so before it attaches
+ * the first node). rt_release calls the hook for a tensor that has a grad_fn. */
+typedef void (*rt_grad_fn_release_fn)(struct rt_node *n);
+void rt_set_grad_fn_release(rt_grad_fn_release_fn fn);
+
 /* --- storage --- */
 rt_storage *rt_storage_new(size_t nbytes);                 /* owned, 64-byte aligned, uninitialised */
 rt_storage *rt_storage_mmap(const char *path, size_t offset, size_t nbytes); /* read-only file mapping */

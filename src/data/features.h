@@ -1,4 +1,4 @@
-/* features.h — model inputs from token ids (UPSTREAM §3.1, §3.4, §3.5):
+/* features.h — model inputs from token ids (BERT run_classifier.py / run_squad.py):
  * [CLS] a [SEP] (b [SEP]) with upstream truncation, segment ids and masks;
  * NER label alignment; reading-comprehension windows. */
 #ifndef RT_DATA_FEATURES_H

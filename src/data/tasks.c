@@ -34,8 +34,9 @@ static const task_spec SPECS[] = {
     {"qnli", "train.tsv", "dev.tsv", "test.tsv", 1, 1, 2, -1, 1, 1, 2, -2, {"entailment", "not_entailment"}, 0, 0, 0, 0},
     {"rte", "train.tsv", "dev.tsv", "test.tsv", 1, 1, 2, -1, 1, 1, 2, -2, {"entailment", "not_entailment"}, 0, 0, 0, 0},
     {"wnli", "train.tsv", "dev.tsv", "test.tsv", 1, 1, 2, -1, 1, 1, 2, -2, {"0", "1"}, 0, 0, 0, 0},
-    /* ChnSentiCorp: label<TAB>text, no header; labels = sorted distinct train labels. */
-    {"chnsenti", "train.tsv", "dev.tsv", "test.tsv", 0, 1, -2, 0, 0, 1, -2, 0, {NULL}, -2, 0, 0, 1},
+    /* ChnSentiCorp: label<TAB>text, no header; labels 0 and 1 (the upstream processor's
+     * get_labels), so a stray label is an error instead of a third class. */
+    {"chnsenti", "train.tsv", "dev.tsv", "test.tsv", 0, 1, -2, 0, 0, 1, -2, 0, {"0", "1"}, -2, 0, 0, 1},
     {"lcqmc", "train.tsv", "dev.tsv", "test.tsv", 2, 0, 1, 2, 2, 0, 1, 2, {"0", "1"}, -2, 0, 0, 0},
     {"xnli", "train.tsv", "dev.tsv", "test.tsv", 1, 0, 1, 2, 1, 0, 1, 2, {"contradiction", "entailment", "neutral"}, -2, 0, 0, 0},
 };
@@ -187,8 +188,13 @@ rt_status rt_task_parse(const char *task, const char *split, const char *data, s
                 size_t k = 0;
                 while (k < d->nlabels && strcmp(d->labels[k], e->label)) k++;
                 if (k == d->nlabels) {
-                    st = rt_errorf(RT_EFORMAT, "%s:%zu: %s label '%.40s' is not one of the task's labels",
-                                   name, e->line, sp->name, e->label);
+                    char allowed[128] = "";
+                    for (size_t j = 0; j < d->nlabels; j++) {
+                        size_t used = strlen(allowed);
+                        snprintf(allowed + used, sizeof allowed - used, "%s%s", j ? ", " : "", d->labels[j]);
+                    }
+                    st = rt_errorf(RT_EFORMAT, "%s:%zu: %s label '%.40s' is not one of the task's labels (%s)",
+                                   name, e->line, sp->name, e->label, allowed);
                     rt_task_free(d); return st;
                 }
             }

@@ -1,4 +1,4 @@
-/* tasks.h — task data readers (UPSTREAM §3.2–3.5, §4.7): generic TSV, the nine
+/* tasks.h — task data readers (the run_classifier.py / task_distill.py processors): generic TSV, the nine
  * GLUE tasks with TinyBERT's column layouts/headers/label lists, ChnSentiCorp,
  * LCQMC, XNLI (zh), People's Daily NER, CMRC 2018 / SQuAD v1.1 JSON.
  *

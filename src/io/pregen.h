@@ -1,4 +1,4 @@
-/* pregen.h — TinyBERT's pregenerated general-distillation data (UPSTREAM §4.3):
+/* pregen.h — TinyBERT's pregenerated general-distillation data (TinyBERT pregenerate_training_data.py):
  * epoch_{k}.json with one JSON object per line
  *   {"tokens": [str], "segment_ids": [int], "is_random_next": bool,
  *    "masked_lm_positions": [int], "masked_lm_labels": [str]}

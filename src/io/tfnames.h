@@ -1,5 +1,5 @@
 /* tfnames.h — TF1 BERT/NEZHA variable names -> PyTorch state_dict names, as
- * the upstream converter does (UPSTREAM §1.9): '/' -> '.', layer_N -> layer.N,
+ * the upstream converter does (convert_bert_original_tf_checkpoint_to_pytorch.py): '/' -> '.', layer_N -> layer.N,
  * kernel/gamma/output_weights -> weight, beta/output_bias -> bias, *_embeddings
  * -> *_embeddings.weight, top-level output_weights/output_bias -> classifier.*,
  * cls/squad/x -> qa_outputs.x; kernels are transposed ([in,out] -> [out,in]).

@@ -1,4 +1,4 @@
-/* tfrecord.h — TFRecord files and tf.train.Example protos (UPSTREAM §2.2).
+/* tfrecord.h — TFRecord files and tf.train.Example protos (BERT create_pretraining_data.py / run_pretraining.py).
  * Record: u64 length | u32 masked_crc32c(length) | data | u32 masked_crc32c(data).
  * Example { features(1): Features { feature(1): map<string, Feature> } },
  * Feature oneof bytes_list(1) / float_list(2) / int64_list(3), value(1) packed

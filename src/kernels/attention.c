@@ -1,4 +1,4 @@
-/* attention.c — the attention core over B*H heads (DESIGN §4, UPSTREAM §1.4):
+/* attention.c — the attention core over B*H heads (NEZHA modeling_nezha.py relative positions):
  *   scores = (q·kᵀ + q·relᵀ) * scale + mask,   ctx = p·v + p·rel
  * Per-head products are one pointer-batched GEMM over the B*H heads (spread
  * across threads by gemm.c); NEZHA's relative terms are, for each query
@@ -49,8 +49,8 @@ static bool ptrs_alloc(ptrs *p, int64_t n) {
 }
 static void ptrs_free(ptrs *p) { free(p->a); free(p->b); free(p->c); }
 
-rt_status rt_attn_scores_fwd(int64_t B, int64_t H, int64_t S, int64_t D, rt_heads q, rt_heads k,
-                             const float *rel, rt_mask4 mask, float scale, float *scores) {
+rt_status rt_k_attn_scores(float *scores, rt_heads q, rt_heads k, const float *rel, rt_mask4 mask, int64_t B,
+                           int64_t H, int64_t S, int64_t D, float scale) {
     int64_t BH = B * H;
     ptrs p;
     if (!ptrs_alloc(&p, BH)) { ptrs_free(&p); return nomem("attention_scores"); }
@@ -86,8 +86,8 @@ rt_status rt_attn_scores_fwd(int64_t B, int64_t H, int64_t S, int64_t D, rt_head
     return RT_OK;
 }
 
-rt_status rt_attn_scores_bwd(int64_t B, int64_t H, int64_t S, int64_t D, rt_heads q, rt_heads k,
-                             const float *rel, float scale, const float *gs, float *gq, float *gk) {
+rt_status rt_k_attn_scores_bwd(float *gq, float *gk, const float *gs, rt_heads q, rt_heads k, const float *rel,
+                               int64_t B, int64_t H, int64_t S, int64_t D, float scale) {
     int64_t BH = B * H;
     ptrs p;
     if (!ptrs_alloc(&p, BH)) { ptrs_free(&p); return nomem("attention_scores backward"); }
@@ -111,8 +111,8 @@ rt_status rt_attn_scores_bwd(int64_t B, int64_t H, int64_t S, int64_t D, rt_head
     return RT_OK;
 }
 
-rt_status rt_attn_context_fwd(int64_t B, int64_t H, int64_t S, int64_t D, const float *pr,
-                              rt_heads v, const float *rel, rt_heads_out ctx) {
+rt_status rt_k_attn_context(rt_heads_out ctx, const float *pr, rt_heads v, const float *rel, int64_t B, int64_t H,
+                            int64_t S, int64_t D) {
     int64_t BH = B * H;
     ptrs p;
     if (!ptrs_alloc(&p, BH)) { ptrs_free(&p); return nomem("attention_context"); }
@@ -139,8 +139,8 @@ rt_status rt_attn_context_fwd(int64_t B, int64_t H, int64_t S, int64_t D, const 
     return RT_OK;
 }
 
-rt_status rt_attn_context_bwd(int64_t B, int64_t H, int64_t S, int64_t D, const float *pr,
-                              rt_heads v, const float *rel, rt_heads gctx, float *gp, float *gv) {
+rt_status rt_k_attn_context_bwd(float *gp, float *gv, rt_heads gctx, const float *pr, rt_heads v, const float *rel,
+                                int64_t B, int64_t H, int64_t S, int64_t D) {
     int64_t BH = B * H;
     ptrs p;
     if (!ptrs_alloc(&p, BH)) { ptrs_free(&p); return nomem("attention_context backward"); }

@@ -19,7 +19,7 @@ static inline uint32_t keep_threshold(float p) {
     return t > 16777216.0 ? 16777217u : (uint32_t)t;
 }
 
-bool rt_dropout_keep(uint64_t seed, uint64_t base, uint64_t i, float p) {
+bool rt_k_dropout_keep(uint64_t seed, uint64_t base, uint64_t i, float p) {
     uint32_t w[4];
     rt_philox(seed, base + i / 4, w);
     return (w[i % 4] >> 8) >= keep_threshold(p);
@@ -91,7 +91,7 @@ static inline void philox4(uint64_t seed, uint64_t c, __m256i *out0, __m256i *ou
 }
 #endif
 
-void rt_dropout_apply(const float *x, float *y, int64_t n, float p, uint64_t seed, uint64_t base) {
+void rt_k_dropout(float *y, const float *x, int64_t n, float p, uint64_t seed, uint64_t base) {
     if (n <= 0) return;
     uint32_t thr = keep_threshold(p);
     float scale = p < 1.0f ? 1.0f / (1.0f - p) : 0.0f;

@@ -12,7 +12,6 @@
 #include <string.h>
 #include "elementwise.h"
 #include "vmath.h"
-#include "gelu_avx2.h"
 #include "../core/shape.h"
 
 enum { K_NEG, K_EXP, K_LOG, K_SQRT, K_RSQRT, K_ABS, K_TANH, K_SIGMOID, K_RELU, K_GELU,
@@ -111,8 +110,8 @@ static void bin_row(void *ctx, char **p, const int64_t *s, int64_t n) {
     }
 }
 
-void rt_k_binary_f32(rt_binop op, int ndim, const int64_t *shape, float *out, const int64_t *os,
-                     const float *a, const int64_t *as, const float *b, const int64_t *bs) {
+void rt_k_binary_f32(rt_binop op, float *out, const int64_t *os, const float *a, const int64_t *as,
+                     const float *b, const int64_t *bs, int ndim, const int64_t *shape) {
     int64_t st[3][RT_MAXDIM];
     for (int i = 0; i < ndim; i++) { st[0][i] = os[i]; st[1][i] = as[i]; st[2][i] = bs[i]; }
     char *base[3] = {(char *)out, (char *)a, (char *)b};
@@ -148,8 +147,8 @@ static void bin_scalar_row(void *ctx, char **p, const int64_t *s, int64_t n) {
     for (int64_t i = 0; i < n; i++) o[i * so] = bin_apply(c->op, a[i * sa], v);
 }
 
-void rt_k_binary_scalar_f32(rt_binop op, int ndim, const int64_t *shape, float *out, const int64_t *os,
-                            const float *a, const int64_t *as, float s) {
+void rt_k_binary_scalar_f32(rt_binop op, float *out, const int64_t *os, const float *a, const int64_t *as,
+                            int ndim, const int64_t *shape, float s) {
     int64_t st[2][RT_MAXDIM];
     for (int i = 0; i < ndim; i++) { st[0][i] = os[i]; st[1][i] = as[i]; }
     char *base[2] = {(char *)out, (char *)a};
@@ -209,10 +208,9 @@ static void gen_row(void *ctx, char **p, const int64_t *s, int64_t n) {
                       c->integer));
 }
 
-void rt_k_binary_generic(rt_binop op, int ndim, const int64_t *shape,
-                         void *out, rt_dtype odt, const int64_t *os,
-                         const void *a, rt_dtype adt, const int64_t *as,
-                         const void *b, rt_dtype bdt, const int64_t *bs) {
+void rt_k_binary_generic(rt_binop op, void *out, rt_dtype odt, const int64_t *os, const void *a, rt_dtype adt,
+                         const int64_t *as, const void *b, rt_dtype bdt, const int64_t *bs, int ndim,
+                         const int64_t *shape) {
     int64_t st[3][RT_MAXDIM];
     for (int i = 0; i < ndim; i++) { st[0][i] = os[i]; st[1][i] = as[i]; st[2][i] = bs[i]; }
     char *base[3] = {(char *)out, (char *)a, (char *)b};
@@ -223,7 +221,7 @@ void rt_k_binary_generic(rt_binop op, int ndim, const int64_t *shape,
 
 /* ---- unary ---- */
 
-void rt_k_unary_f32(int kind, int64_t n, float *out, const float *a) {
+void rt_k_unary_f32(int kind, float *out, const float *a, int64_t n) {
     switch (kind) {
     case K_NEG: _Pragma("omp simd") for (int64_t i = 0; i < n; i++) out[i] = -a[i]; break;
     case K_EXP: _Pragma("omp simd") for (int64_t i = 0; i < n; i++) out[i] = rt_vexp(a[i]); break;
@@ -251,14 +249,14 @@ void rt_k_unary_f32(int kind, int64_t n, float *out, const float *a) {
     }
 }
 
-void rt_k_unary_f32_par(int kind, int64_t n, float *out, const float *a) {
-    if (n < RT_PAR_MIN || omp_get_max_threads() == 1) { rt_k_unary_f32(kind, n, out, a); return; }
+void rt_k_unary_f32_par(int kind, float *out, const float *a, int64_t n) {
+    if (n < RT_PAR_MIN || omp_get_max_threads() == 1) { rt_k_unary_f32(kind, out, a, n); return; }
     #pragma omp parallel
     {
         int nt = omp_get_num_threads(), id = omp_get_thread_num();
         int64_t per = ((n + nt - 1) / nt + 15) & ~(int64_t)15;
         int64_t lo = id * per, hi = lo + per < n ? lo + per : n;
-        if (hi > lo) rt_k_unary_f32(kind, hi - lo, out + lo, a + lo);
+        if (hi > lo) rt_k_unary_f32(kind, out + lo, a + lo, hi - lo);
     }
 }
 
@@ -266,18 +264,18 @@ static void unary_row(void *ctx, char **p, const int64_t *s, int64_t n) {
     int kind = *(int *)ctx;
     float *o = (float *)p[0];
     const float *a = (const float *)p[1];
-    if (s[0] == 1 && s[1] == 1) { rt_k_unary_f32(kind, n, o, a); return; }
+    if (s[0] == 1 && s[1] == 1) { rt_k_unary_f32(kind, o, a, n); return; }
     float buf[256];
     for (int64_t i0 = 0; i0 < n; i0 += 256) {
         int64_t m = n - i0 < 256 ? n - i0 : 256;
         for (int64_t i = 0; i < m; i++) buf[i] = a[(i0 + i) * s[1]];
-        rt_k_unary_f32(kind, m, buf, buf);
+        rt_k_unary_f32(kind, buf, buf, m);
         for (int64_t i = 0; i < m; i++) o[(i0 + i) * s[0]] = buf[i];
     }
 }
 
-void rt_k_unary_f32_strided(int kind, int ndim, const int64_t *shape, float *out, const int64_t *os,
-                            const float *a, const int64_t *as) {
+void rt_k_unary_f32_strided(int kind, float *out, const int64_t *os, const float *a, const int64_t *as, int ndim,
+                            const int64_t *shape) {
     int64_t st[2][RT_MAXDIM];
     for (int i = 0; i < ndim; i++) { st[0][i] = os[i]; st[1][i] = as[i]; }
     char *base[2] = {(char *)out, (char *)a};
@@ -285,7 +283,7 @@ void rt_k_unary_f32_strided(int kind, int ndim, const int64_t *shape, float *out
     rt_k_foreach(ndim, shape, 2, base, (const int64_t (*)[RT_MAXDIM])st, es, unary_row, &kind);
 }
 
-void rt_k_unary_backward_f32(int kind, int64_t n, float *restrict gi, const float *go, const float *x, const float *y) {
+void rt_k_unary_f32_bwd(int kind, float *restrict gi, const float *go, const float *x, const float *y, int64_t n) {
     #pragma omp parallel if (n >= RT_PAR_MIN)
     {
         int nt = omp_get_num_threads(), id = omp_get_thread_num();
@@ -358,9 +356,9 @@ static void cmp_row(void *ctx, char **p, const int64_t *s, int64_t n) {
     }
 }
 
-void rt_k_compare(int kind, int ndim, const int64_t *shape, uint8_t *out, const int64_t *os,
-                  const void *a, rt_dtype adt, const int64_t *as,
-                  const void *b, rt_dtype bdt, const int64_t *bs) {
+void rt_k_compare(int kind, uint8_t *out, const int64_t *os, const void *a, rt_dtype adt,
+                  const int64_t *as, const void *b, rt_dtype bdt, const int64_t *bs, int ndim,
+                  const int64_t *shape) {
     int64_t st[3][RT_MAXDIM];
     for (int i = 0; i < ndim; i++) { st[0][i] = os[i]; st[1][i] = as[i]; st[2][i] = bs[i]; }
     char *base[3] = {(char *)out, (char *)a, (char *)b};
@@ -387,9 +385,9 @@ static void where_row(void *ctx, char **p, const int64_t *s, int64_t n) {
     }
 }
 
-void rt_k_where(int ndim, const int64_t *shape, void *out, const int64_t *os, rt_dtype dt,
-                const void *cond, rt_dtype cdt, const int64_t *cs,
-                const void *a, const int64_t *as, const void *b, const int64_t *bs) {
+void rt_k_where(void *out, const int64_t *os, rt_dtype dt, const void *cond, rt_dtype cdt,
+                const int64_t *cs, const void *a, const int64_t *as, const void *b, const int64_t *bs,
+                int ndim, const int64_t *shape) {
     int64_t st[4][RT_MAXDIM];
     for (int i = 0; i < ndim; i++) { st[0][i] = os[i]; st[1][i] = cs[i]; st[2][i] = as[i]; st[3][i] = bs[i]; }
     char *base[4] = {(char *)out, (char *)cond, (char *)a, (char *)b};
@@ -398,7 +396,7 @@ void rt_k_where(int ndim, const int64_t *shape, void *out, const int64_t *os, rt
     rt_k_foreach(ndim, shape, 4, base, (const int64_t (*)[RT_MAXDIM])st, es, where_row, &c);
 }
 
-void rt_k_clamp_f32(int64_t n, float *restrict out, const float *a, float lo, float hi) {
+void rt_k_clamp_f32(float *restrict out, const float *a, int64_t n, float lo, float hi) {
     if (lo != lo) lo = -INFINITY;
     if (hi != hi) hi = INFINITY;
     #pragma omp parallel for simd schedule(static) if (n >= RT_PAR_MIN)
@@ -408,12 +406,16 @@ void rt_k_clamp_f32(int64_t n, float *restrict out, const float *a, float lo, fl
     }
 }
 
-void rt_k_fill_f32(float *x, int64_t n, float v) {
-    #pragma omp parallel for simd schedule(static) if (n >= RT_PAR_MIN)
-    for (int64_t i = 0; i < n; i++) x[i] = v;
+void rt_k_acc_f32(float *restrict y, const float *x, int64_t n) {
+    #pragma omp parallel for simd schedule(static) if (n > 131072)
+    for (int64_t i = 0; i < n; i++) y[i] += x[i];
 }
 
-void rt_k_axpy_f32(int64_t n, float alpha, const float *x, float *restrict y) {
-    #pragma omp parallel for simd schedule(static) if (n >= RT_PAR_MIN)
-    for (int64_t i = 0; i < n; i++) y[i] += alpha * x[i];
+void rt_k_add_rows_f32(float *y, const float *b, int64_t rows, int64_t n) {
+#pragma omp parallel for schedule(static) if (rows * n > 65536)
+    for (int64_t r = 0; r < rows; r++) {
+        float *o = y + r * n;
+#pragma omp simd
+        for (int64_t c = 0; c < n; c++) o[c] += b[c];
+    }
 }

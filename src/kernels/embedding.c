@@ -8,7 +8,7 @@ static inline int64_t id_at(const int64_t *i64, const int32_t *i32, int64_t i) {
     return i64 ? i64[i] : (int64_t)i32[i];
 }
 
-int64_t rt_embedding_check(const int64_t *ids64, const int32_t *ids32, int64_t n, int64_t V) {
+int64_t rt_k_embedding_check(const int64_t *ids64, const int32_t *ids32, int64_t n, int64_t V) {
     for (int64_t i = 0; i < n; i++) {
         int64_t id = id_at(ids64, ids32, i);
         if (id < 0 || id >= V) return i;
@@ -16,15 +16,15 @@ int64_t rt_embedding_check(const int64_t *ids64, const int32_t *ids32, int64_t n
     return -1;
 }
 
-void rt_embedding_fwd(const float *w, int64_t D, const int64_t *ids64, const int32_t *ids32,
-                      int64_t n, float *out) {
+void rt_k_embedding(float *out, const float *w, const int64_t *ids64, const int32_t *ids32, int64_t n,
+                    int64_t D) {
 #pragma omp parallel for schedule(static) if (n * D > 16384)
     for (int64_t i = 0; i < n; i++)
         memcpy(out + i * D, w + id_at(ids64, ids32, i) * D, (size_t)D * sizeof(float));
 }
 
-void rt_embedding_bwd(const float *gy, int64_t D, const int64_t *ids64, const int32_t *ids32,
-                      int64_t n, float *gw) {
+void rt_k_embedding_bwd(float *gw, const float *gy, const int64_t *ids64, const int32_t *ids32, int64_t n,
+                        int64_t D) {
     /* Each thread owns a block of columns and walks all ids in order: no two
      * threads write the same element, and the summation order is the serial one. */
 #pragma omp parallel if (n * D > 16384)

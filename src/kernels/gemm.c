@@ -6,7 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <omp.h>
-#include "nn_vmath.h"
+#include "vmath.h"
+
+void openblas_set_num_threads(int n);   /* from libopenblas (OpenMP build) */
+
+void rt_gemm_set_threads(int n) { openblas_set_num_threads(n > 0 ? n : omp_get_num_procs()); }
 
 bool rt_gemm_fits(int64_t M, int64_t N, int64_t K, int64_t lda, int64_t ldb, int64_t ldc) {
     return M >= 0 && N >= 0 && K >= 0 && M <= INT_MAX && N <= INT_MAX && K <= INT_MAX &&

@@ -1,4 +1,4 @@
-/* gemm.h — the one GEMM entry point (DESIGN §4): row-major, transpose flags,
+/* gemm.h — the one GEMM entry point: row-major, transpose flags,
  * alpha/beta, single, strided-batched and pointer-batched. The backend
  * (OpenBLAS cblas_sgemm today; a oneDNN fp32/bf16 path can be added behind the
  * same functions) is chosen inside, per call. Never call these from inside an
@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include "kernel.h"   /* the kernel rule (gemm keeps the BLAS order) */
 
 /* C[M,N] = alpha * op(A)[M,K] · op(B)[K,N] + beta * C.
  * op(A) = A (A is [M,K], lda >= K) or Aᵀ (A is [K,M], lda >= M); same for B.
@@ -32,6 +33,9 @@ void rt_sgemm_batch(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alp
 
 /* True when M, N, K and the leading dimensions fit the backend's int sizes. */
 bool rt_gemm_fits(int64_t M, int64_t N, int64_t K, int64_t lda, int64_t ldb, int64_t ldc);
+
+/* Threads the backend may use (n <= 0: all cores); core/parallel.h sets OpenMP's. */
+void rt_gemm_set_threads(int n);
 
 /* Raw backend call without any retort logic (for benchmarks: "raw sgemm"). */
 void rt_sgemm_raw_blas(bool ta, bool tb, int M, int N, int K, float alpha, const float *A,

@@ -7,8 +7,8 @@
 #include <string.h>
 #include <omp.h>
 
-void rt_layer_norm_fwd(const float *x, const float *w, const float *b, float *y,
-                       float *mean, float *rstd, int64_t rows, int64_t n, float eps) {
+void rt_k_layer_norm(float *y, float *mean, float *rstd, const float *x, const float *w, const float *b,
+                     int64_t rows, int64_t n, float eps) {
 #pragma omp parallel for schedule(static) if (rows * n > 8192)
     for (int64_t r = 0; r < rows; r++) {
         const float *xr = x + r * n;
@@ -38,9 +38,8 @@ void rt_layer_norm_fwd(const float *x, const float *w, const float *b, float *y,
     }
 }
 
-rt_status rt_layer_norm_bwd(const float *x, const float *w, const float *mean, const float *rstd,
-                            const float *gy, float *gx, float *gw, float *gb,
-                            int64_t rows, int64_t n) {
+rt_status rt_k_layer_norm_bwd(float *gx, float *gw, float *gb, const float *gy, const float *x, const float *w,
+                              const float *mean, const float *rstd, int64_t rows, int64_t n) {
     int nt = omp_get_max_threads();
     bool params = gw || gb;
     /* per-thread partial sums for gw and gb: [nt][2][n] */

@@ -25,7 +25,7 @@ static inline double sum_blocks(const float *x, int64_t n) {
     return s;
 }
 
-double rt_k_sum_f32(const float *x, int64_t n) {
+static double sum_f32(const float *x, int64_t n) {
     if (n < PAR_MIN) return sum_blocks(x, n);
     int64_t nb = (n + 16383) / 16384;
     double s = 0;
@@ -37,10 +37,10 @@ double rt_k_sum_f32(const float *x, int64_t n) {
     return s;
 }
 
-void rt_k_sum_ori(const float *x, float *out, int64_t O, int64_t R, int64_t I, double scale) {
+void rt_k_sum_ori(float *out, const float *x, int64_t O, int64_t R, int64_t I, double scale) {
     int64_t total = O * R * I;
     if (I == 1) {
-        if (O == 1) { out[0] = (float)(rt_k_sum_f32(x, R) * scale); return; }
+        if (O == 1) { out[0] = (float)(sum_f32(x, R) * scale); return; }
         #pragma omp parallel for schedule(static) if (total >= PAR_MIN)
         for (int64_t o = 0; o < O; o++) {
             out[o] = (float)(sum_blocks(x + o * R, R) * scale);
@@ -93,7 +93,7 @@ void rt_k_sum_ori(const float *x, float *out, int64_t O, int64_t R, int64_t I, d
     if (part != out) free(part);
 }
 
-void rt_k_var_ori(const float *x, float *out, int64_t O, int64_t R, int64_t I, int64_t correction) {
+void rt_k_var_ori(float *out, const float *x, int64_t O, int64_t R, int64_t I, int64_t correction) {
     int64_t total = O * R * I;
     double den = (double)(R - correction);
     #pragma omp parallel for schedule(static) if (total >= PAR_MIN)
@@ -108,7 +108,7 @@ void rt_k_var_ori(const float *x, float *out, int64_t O, int64_t R, int64_t I, i
     }
 }
 
-void rt_k_norm_ori(const float *x, float *out, int64_t O, int64_t R, int64_t I, double p) {
+void rt_k_norm_ori(float *out, const float *x, int64_t O, int64_t R, int64_t I, double p) {
     int64_t total = O * R * I;
     #pragma omp parallel for schedule(static) if (total >= PAR_MIN)
     for (int64_t oi = 0; oi < O * I; oi++) {
@@ -132,7 +132,7 @@ void rt_k_norm_ori(const float *x, float *out, int64_t O, int64_t R, int64_t I, 
     }
 }
 
-void rt_k_maxmin_ori(const float *x, float *out, int64_t *idx, int64_t O, int64_t R, int64_t I, bool is_max) {
+void rt_k_maxmin_ori(float *out, int64_t *idx, const float *x, int64_t O, int64_t R, int64_t I, bool is_max) {
     int64_t total = O * R * I;
     #pragma omp parallel for schedule(static) if (total >= PAR_MIN)
     for (int64_t oi = 0; oi < O * I; oi++) {
@@ -149,5 +149,19 @@ void rt_k_maxmin_ori(const float *x, float *out, int64_t *idx, int64_t O, int64_
         }
         if (out) out[oi] = best;
         if (idx) idx[oi] = bi;
+    }
+}
+
+void rt_k_sum_rows_f32(float *out, const float *x, int64_t rows, int64_t n) {
+    memset(out, 0, (size_t)n * sizeof *out);
+    int64_t nblk = (n + 63) / 64;
+#pragma omp parallel for schedule(static) if (rows * n > 65536)
+    for (int64_t blk = 0; blk < nblk; blk++) {
+        int64_t c0 = blk * 64, c1 = c0 + 64 < n ? c0 + 64 : n;
+        for (int64_t r = 0; r < rows; r++) {
+            const float *xr = x + r * n;
+#pragma omp simd
+            for (int64_t c = c0; c < c1; c++) out[c] += xr[c];
+        }
     }
 }

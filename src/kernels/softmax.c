@@ -1,7 +1,7 @@
 /* softmax.c — numerically stable softmax / log_softmax over one dim of a
  * contiguous [outer, n, inner] array, and their fused backward. */
 #include "nn.h"
-#include "nn_vmath.h"
+#include "vmath.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -46,7 +46,7 @@ static void softmax_cols(const float *x, float *y, int64_t n, int64_t inner, int
     }
 }
 
-void rt_softmax_fwd(const float *x, float *y, int64_t outer, int64_t n, int64_t inner, bool log) {
+void rt_k_softmax(float *y, const float *x, int64_t outer, int64_t n, int64_t inner, bool log) {
     if (n == 0) return;
     if (inner == 1) {
 #pragma omp parallel for schedule(static) if (outer * n > 4096)
@@ -70,7 +70,7 @@ static void softmax_bwd_row(const float *y, const float *gy, float *gx, int64_t 
         float e[256];
         for (int64_t j0 = 0; j0 < n; j0 += 256) {
             int64_t w = n - j0 < 256 ? n - j0 : 256;
-            rt_vexp(y + j0, e, w);
+            rt_vexp_sum(y + j0, 0.0f, e, w);   /* e = exp(y) */
 #pragma omp simd
             for (int64_t j = 0; j < w; j++) gx[j0 + j] = gy[j0 + j] - e[j] * s;
         }
@@ -83,8 +83,8 @@ static void softmax_bwd_row(const float *y, const float *gy, float *gx, int64_t 
     }
 }
 
-void rt_softmax_bwd(const float *y, const float *gy, float *gx, int64_t outer, int64_t n,
-                    int64_t inner, bool log) {
+void rt_k_softmax_bwd(float *gx, const float *y, const float *gy, int64_t outer, int64_t n, int64_t inner,
+                      bool log) {
     if (n == 0) return;
     if (inner == 1) {
 #pragma omp parallel for schedule(static) if (outer * n > 4096)

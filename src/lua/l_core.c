@@ -2,6 +2,7 @@
 #include "lrt.h"
 #include "../core/alloc.h"
 #include "../core/parallel.h"
+#include "../kernels/gemm.h"
 #include "../core/rng.h"
 
 #ifndef RETORT_VERSION
@@ -29,7 +30,9 @@ static int l_manual_seed(lua_State *L) {
 }
 
 static int l_set_threads(lua_State *L) {
-    rt_set_threads((int)luaL_optinteger(L, 1, 0));
+    int n = (int)luaL_optinteger(L, 1, 0);
+    rt_set_threads(n);        /* OpenMP (core) */
+    rt_gemm_set_threads(n);   /* the BLAS backend (kernels) */
     return 0;
 }
 

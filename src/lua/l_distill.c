@@ -1,5 +1,5 @@
 /* l_distill.c — rt.distill: TinyBERT's distillation losses over the tables that
- * m:forward returns (UPSTREAM.md §4.4, §4.6). Layer maps are Lua positions:
+ * m:forward returns (TinyBERT general_distill.py / task_distill.py). Layer maps are Lua positions:
  * att[i] = which teacher attention (1..Lt) student layer i learns from, hidden[j] =
  * which teacher hidden state (1 = embeddings .. Lt+1) student state j learns from. */
 #include <stdlib.h>

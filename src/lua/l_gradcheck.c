@@ -1,9 +1,11 @@
 /* l_gradcheck.c — rt.gradcheck(fn, inputs [, opts]) -> ok, max_err, report:
  * the C finite-difference checker (autograd/gradcheck.h) driving a Lua function. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include "l_tensor.h"
 #include "../autograd/gradcheck.h"
+#include "../autograd/registry.h"
 
 typedef struct { lua_State *L; int fn; } lctx;
 
@@ -63,6 +65,22 @@ static int l_gradcheck(lua_State *L) {
     return 3;
 }
 
+/* rt.ops() -> {{op=, node=, case=, help=}, ...}: the op table (autograd/registry.h). */
+static int l_ops(lua_State *L) {
+    int n;
+    const rt_op_entry *t = rt_op_registry(&n);
+    lua_createtable(L, n, 0);
+    for (int i = 0; i < n; i++) {
+        lua_createtable(L, 0, 4);
+        lua_pushstring(L, t[i].op); lua_setfield(L, -2, "op");
+        lua_pushstring(L, t[i].node); lua_setfield(L, -2, "node");
+        lua_pushstring(L, t[i].inputs); lua_setfield(L, -2, "case");
+        lua_pushstring(L, t[i].help); lua_setfield(L, -2, "help");
+        lua_rawseti(L, -2, i + 1);
+    }
+    return 1;
+}
+
 void rtl_open_gradcheck(lua_State *L, int rt) {
     static const rtl_reg regs[] = {
         {"gradcheck", l_gradcheck,
@@ -75,6 +93,24 @@ void rtl_open_gradcheck(lua_State *L, int rt) {
          "opts: eps (1e-3), atol (1e-3), rtol (1e-2), seed (1234). max_err is the largest\n"
          "|analytic - numeric|; report names the worst element per input and the failures.\n"
          "Example: rt.gradcheck(function(x) return x:tanh() end, {rt.randn(3, 4):requires_grad()})"},
+        {"ops", l_ops, NULL},
         {NULL, NULL, NULL}};
     rtl_register(L, rt, "rt", regs);
+    /* help("ops") / help(rt.ops): the table, one line per op, built from the registry */
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    luaL_addstring(&b, "rt.ops() -> {{op=, node=, case=, help=}, ...}: every differentiable op (the C table in\n"
+                       "src/autograd/registry.c, which the gradient-check test walks). Node = t:grad_fn().\n");
+    int n;
+    const rt_op_entry *t = rt_op_registry(&n);
+    for (int i = 0; i < n; i++) {
+        char line[200];
+        snprintf(line, sizeof line, "  %-18s %s\n", t[i].op, t[i].help);
+        luaL_addstring(&b, line);
+    }
+    luaL_pushresult(&b);
+    lua_getfield(L, rt, "ops");
+    rtl_doc(L, -1, "rt.ops", lua_tostring(L, -2));
+    rtl_doc(L, -1, "ops", lua_tostring(L, -2));
+    lua_pop(L, 2);
 }

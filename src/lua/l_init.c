@@ -8,6 +8,8 @@ int rtl_open_retort(lua_State *L) {
     rtl_open_core(L, rt);
     rtl_open_sys(L, rt);
     rtl_open_tensor(L, rt);
+    rtl_open_tensor_methods(L, rt);
+    rtl_open_gradcheck(L, rt);
     rtl_open_nn(L, rt);
     rtl_open_io(L, rt);
     rtl_open_model(L, rt);
@@ -15,6 +17,7 @@ int rtl_open_retort(lua_State *L) {
     rtl_open_text(L, rt);
     rtl_open_data(L, rt);
     rtl_open_optim(L, rt);
+    rtl_open_augment(L, rt);
     return 1;
 }
 

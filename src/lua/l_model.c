@@ -1,5 +1,5 @@
 /* l_model.c — rt.model: build, load, run and save BERT / NEZHA / TinyBERT models
- * (DESIGN §7). The userdata "rt.Model" owns an rt_model; its parameters are the
+ * The userdata "rt.Model" owns an rt_model; its parameters are the
  * live tensors (requires_grad) handed out by named_parameters(). */
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -159,17 +159,27 @@ static int model_load(lua_State *L) {
 
 /* ------------------------------------------------------------------ forward */
 
+/* The tensor in field k of the table at t, or NULL when absent. The reference is
+ * anchored in a Tensor box pushed on the Lua stack (the pointer is borrowed), so
+ * a Lua error on a later field cannot leak it; close_boxes releases them early. */
 static rt_tensor *opt_tensor(lua_State *L, int t, const char *k, rt_dtype hint) {
     lua_getfield(L, t, k);
-    rt_tensor *r = NULL;
-    if (!lua_isnil(L, -1)) {
-        if (!rtl_test_tensor(L, -1) && !lua_istable(L, -1))
-            luaL_error(L, "forward: %s must be a Tensor or a table of numbers", k);
-        r = rtl_to_tensor(L, -1, hint);
-        if (!r) { lua_pop(L, 1); rtl_error(L); }
-    }
+    if (lua_isnil(L, -1)) { lua_pop(L, 1); return NULL; }
+    if (!rtl_test_tensor(L, -1) && !lua_istable(L, -1))
+        luaL_error(L, "forward: %s must be a Tensor or a table of numbers", k);
+    rt_tensor *r = rtl_to_tensor(L, -1, hint);
+    if (!r) rtl_error(L);
     lua_pop(L, 1);
+    rtl_push_tensor(L, r);   /* the box owns the reference */
     return r;
+}
+
+/* Release the tensors of the boxes above stack index base now (not at the next GC). */
+static void close_boxes(lua_State *L, int base) {
+    for (int i = lua_gettop(L); i > base; i--) {
+        rtl_close_tensor(L, i);
+    }
+    lua_settop(L, base);
 }
 
 static bool opt_bool(lua_State *L, int t, const char *k, bool def) {
@@ -193,9 +203,7 @@ static int model_forward(lua_State *L) {
     luaL_checktype(L, 2, LUA_TTABLE);
     rt_model_input in;
     memset(&in, 0, sizeof in);
-    rt_tensor **owned[] = {&in.input_ids, &in.token_type_ids, &in.attention_mask, &in.mlm_positions,
-                           &in.labels, &in.mlm_labels, &in.nsp_labels, &in.start_positions,
-                           &in.end_positions};
+    int base = lua_gettop(L);   /* the input tensors' boxes go above */
     in.input_ids = opt_tensor(L, 2, "input_ids", RT_I64);
     in.token_type_ids = opt_tensor(L, 2, "token_type_ids", RT_I64);
     in.attention_mask = opt_tensor(L, 2, "attention_mask", RT_I64);
@@ -211,7 +219,7 @@ static int model_forward(lua_State *L) {
     rt_model_output o;
     rt_status st = in.input_ids ? rt_model_forward(m, &in, &o)
                                 : rt_errorf(RT_EINVAL, "forward: input_ids is required");
-    for (size_t i = 0; i < sizeof owned / sizeof *owned; i++) rt_release(*owned[i]);
+    close_boxes(L, base);
     if (st) return rtl_error(L);
     int L1 = o.n_layers;
     lua_createtable(L, 0, 12);
@@ -332,8 +340,7 @@ static int model_save(lua_State *L) {
     }
     lua_pop(L, 1);
     if (rt_model_save(m, dir, fmt)) return rtl_error(L);
-    lua_settop(L, 1);
-    return 1;
+    return 0;                         /* nothing for the REPL to print */
 }
 
 static int model_gc(lua_State *L) {
@@ -596,6 +603,10 @@ void rtl_open_model(lua_State *L, int rt) {
     rtl_register(L, -1, "Model:", methods);
     lua_setfield(L, -2, "__methods");
     lua_pushcfunction(L, model_index); lua_setfield(L, -2, "__index");
+    lua_newtable(L);                  /* what model_index computes, for completion and help */
+    lua_pushliteral(L, "config"); lua_rawseti(L, -2, 1);
+    lua_pushliteral(L, "training"); lua_rawseti(L, -2, 2);
+    lua_setfield(L, -2, "__fields");
     lua_pushcfunction(L, model_gc); lua_setfield(L, -2, "__gc");
     lua_pushcfunction(L, model_tostring); lua_setfield(L, -2, "__tostring");
     lua_pushcfunction(L, model_call); lua_setfield(L, -2, "__call");

@@ -7,7 +7,7 @@
 #include <string.h>
 #include "lrt.h"
 #include "../core/rng.h"
-#include "../kernels/optim.h"
+#include "../optim/update.h"
 
 /* The f32 data of a contiguous tensor argument with n elements (n < 0: any). */
 static float *f32_arg(lua_State *L, int idx, int64_t n, const char *fn) {
@@ -30,7 +30,7 @@ static int l_adamw(lua_State *L) {
                      luaL_checknumber(L, 8), luaL_checknumber(L, 9), luaL_optnumber(L, 10, 1.0),
                      (int64_t)luaL_checkinteger(L, 11)};
     if (hp.step < 1) return luaL_error(L, "adamw: step must be >= 1");
-    rt_k_adamw(w, g, m, v, n, &hp);
+    rt_k_adamw(w, m, v, g, n, &hp);
     return 0;
 }
 
@@ -41,7 +41,7 @@ static int l_adam_wd(lua_State *L) {
     float *m = f32_arg(L, 3, n, "adam_wd"), *v = f32_arg(L, 4, n, "adam_wd");
     rt_adam_hp hp = {luaL_checknumber(L, 5), luaL_checknumber(L, 6), luaL_checknumber(L, 7),
                      luaL_checknumber(L, 8), luaL_checknumber(L, 9), luaL_optnumber(L, 10, 1.0), 1};
-    rt_k_adam_wd(w, g, m, v, n, &hp);
+    rt_k_adam_wd(w, m, v, g, n, &hp);
     return 0;
 }
 
@@ -54,7 +54,7 @@ static int l_lamb_moments(lua_State *L) {
                      luaL_checknumber(L, 9), (int64_t)luaL_checkinteger(L, 8)};
     if (hp.step < 1) return luaL_error(L, "lamb_moments: step must be >= 1");
     double s[3];
-    rt_k_lamb_moments(w, g, m, v, n, &hp, luaL_checknumber(L, 10), s);
+    rt_k_lamb_moments(m, v, s, w, g, n, &hp, luaL_checknumber(L, 10));
     lua_pushnumber(L, s[0]); lua_pushnumber(L, s[1]); lua_pushnumber(L, s[2]);
     return 3;
 }

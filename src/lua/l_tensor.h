@@ -1,8 +1,11 @@
-/* l_tensor.h — internal to the tensor bindings (l_tensor*.c). */
+/* l_tensor.h — internal to the tensor bindings (l_check.c, l_tensor*.c, l_gradcheck.c). */
 #ifndef RT_L_TENSOR_H
 #define RT_L_TENSOR_H
 
 #include "lrt.h"
+
+/* The userdata behind a Tensor (t is NULL once closed). */
+typedef struct { rt_tensor *t; } rtl_tbox;
 
 /* The name of the running C function (for error messages), "tensor" if unknown. */
 const char *rtl_fname(lua_State *L);
@@ -10,9 +13,7 @@ const char *rtl_fname(lua_State *L);
 int64_t rtl_check_index(lua_State *L, int arg, int64_t n, const char *what);
 /* Optional dtype name at arg (nil/none -> def). */
 rt_dtype rtl_opt_dtype(lua_State *L, int arg, rt_dtype def);
-/* A tensor or a number at idx is accepted; returns the tensor or NULL (number). */
+/* Push the printed form of t (l_tensor_print.c). */
 void rtl_tensor_tostring(lua_State *L, rt_tensor *t);
-void rtl_open_tensor_methods(lua_State *L, int methods);
-void rtl_open_gradcheck(lua_State *L, int rt);   /* l_gradcheck.c */
 
 #endif

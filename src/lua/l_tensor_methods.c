@@ -497,7 +497,9 @@ static int m_copy_(lua_State *L) {
     return push_self(L);
 }
 
-void rtl_open_tensor_methods(lua_State *L, int methods) {
+void rtl_open_tensor_methods(lua_State *L, int rt) {
+    lua_getfield(L, rt, "Tensor");   /* the method table made by rtl_open_tensor */
+    int methods = lua_gettop(L);
     static const rtl_reg regs[] = {
         {"shape", m_shape, "t:shape() -> {d1, d2, ...}"},
         {"size", m_size, "t:size([dim]) -> size of dim (1-based), or the shape table"},
@@ -566,4 +568,5 @@ void rtl_open_tensor_methods(lua_State *L, int methods) {
         {"copy_", m_copy_, "t:copy_(src) copies src (broadcast, dtype converted) into t; returns t"},
         {NULL, NULL, NULL}};
     rtl_register(L, methods, "Tensor:", regs);
+    lua_pop(L, 1);
 }

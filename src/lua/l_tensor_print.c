@@ -1,16 +1,38 @@
 /* l_tensor_print.c — __tostring for tensors: values (summarised like PyTorch
- * above 1000 elements: 3 edge items per dim) and a footer
- * "[Tensor f32 2x3, grad_fn=add]". */
+ * above 1000 elements: 3 edge items per dim; rows wrapped at the line width: the
+ * terminal's, else $COLUMNS, else 80) and a footer "[Tensor f32 2x3, grad_fn=add]". */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 #include "l_tensor.h"
 #include "../autograd/graph.h"
 
 #define EDGE 3
 #define THRESHOLD 1000
 
-typedef struct { int width; int mode; /* 0 int, 1 fixed, 2 sci */ bool summarise; } pfmt;
+typedef struct {
+    int width; int mode; /* 0 int, 1 fixed, 2 sci */ bool summarise;
+    int linewidth, col;  /* wrap rows at linewidth; col: the current output column */
+} pfmt;
+
+/* The line width: the terminal's columns when stdout is one, else $COLUMNS, else 80. */
+static int line_width(void) {
+    struct winsize ws;
+    if (isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 20) return ws.ws_col;
+    const char *c = getenv("COLUMNS");
+    int n = c ? atoi(c) : 0;
+    return n >= 20 ? n : 80;
+}
+
+/* Append text and keep the column count (a newline resets it). */
+static void put(luaL_Buffer *B, pfmt *f, const char *s) {
+    luaL_addstring(B, s);
+    const char *nl = strrchr(s, '\n');
+    f->col = nl ? (int)strlen(nl + 1) : f->col + (int)strlen(s);
+}
 
 static void fmt_val(char *buf, size_t n, const rt_tensor *t, double v, const pfmt *f) {
     if (t->dtype == RT_BOOL) { snprintf(buf, n, "%s", v != 0 ? "true" : "false"); return; }
@@ -45,49 +67,52 @@ static void scan(const rt_tensor *t, int d, int64_t *ix, double *amax, double *a
     }
 }
 
-static void emit(luaL_Buffer *B, const rt_tensor *t, int d, int64_t *ix, const pfmt *f) {
+static void indent(luaL_Buffer *B, pfmt *f, int d) {
+    for (int k = 0; k <= d; k++) put(B, f, " ");
+}
+
+static void emit(luaL_Buffer *B, const rt_tensor *t, int d, int64_t *ix, pfmt *f) {
     char buf[64];
-    if (t->ndim == 0) { fmt_val(buf, sizeof buf, t, rt_tensor_get(t, ix), f); luaL_addstring(B, buf); return; }
-    luaL_addchar(B, '[');
+    if (t->ndim == 0) { fmt_val(buf, sizeof buf, t, rt_tensor_get(t, ix), f); put(B, f, buf); return; }
+    put(B, f, "[");
     bool skipped = false;
+    bool last = d == t->ndim - 1;
     for (int64_t i = 0; i < t->shape[d]; i++) {
         if (!shown(t, d, i, f)) {
             if (!skipped) {
                 skipped = true;
-                if (d == t->ndim - 1) luaL_addstring(B, " ...,");
-                else {
-                    luaL_addstring(B, "\n");
-                    for (int k = 0; k <= d; k++) luaL_addchar(B, ' ');
-                    luaL_addstring(B, "...,");
-                }
+                if (last) put(B, f, " ...,");
+                else { put(B, f, "\n"); indent(B, f, d); put(B, f, "...,"); }
             }
             continue;
         }
         ix[d] = i;
         if (i > 0) {
-            if (d == t->ndim - 1) luaL_addchar(B, ' ');
-            else {
-                for (int k = d; k < t->ndim - 1; k++) luaL_addchar(B, '\n');
-                for (int k = 0; k <= d; k++) luaL_addchar(B, ' ');
+            if (last) {
+                /* the next value, its comma and the closing brackets must fit */
+                if (f->col + 1 + f->width + 1 + d + 1 > f->linewidth) { put(B, f, "\n"); indent(B, f, d); }
+                else put(B, f, " ");
+            } else {
+                for (int k = d; k < t->ndim - 1; k++) put(B, f, "\n");
+                indent(B, f, d);
             }
         }
-        if (d == t->ndim - 1) {
+        if (last) {
             fmt_val(buf, sizeof buf, t, rt_tensor_get(t, ix), f);
-            int pad = f->width - (int)strlen(buf);
-            for (int k = 0; k < pad; k++) luaL_addchar(B, ' ');
-            luaL_addstring(B, buf);
+            for (int k = f->width - (int)strlen(buf); k > 0; k--) put(B, f, " ");
+            put(B, f, buf);
         } else {
             emit(B, t, d + 1, ix, f);
         }
-        if (i < t->shape[d] - 1) luaL_addchar(B, ',');
+        if (i < t->shape[d] - 1) put(B, f, ",");
     }
-    luaL_addchar(B, ']');
+    put(B, f, "]");
 }
 
 void rtl_tensor_tostring(lua_State *L, rt_tensor *t) {
     luaL_Buffer B;
     luaL_buffinit(L, &B);
-    pfmt f = {0, 1, rt_numel(t) > THRESHOLD};
+    pfmt f = {0, 1, rt_numel(t) > THRESHOLD, line_width(), 0};
     int64_t ix[RT_MAXDIM] = {0};
     if (rt_numel(t) > 0) {
         double amax = 0, amin = INFINITY;

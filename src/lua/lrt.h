@@ -26,12 +26,15 @@ int rtl_error(lua_State *L);
 /* Check that a C result is non-NULL; otherwise raise the current message. */
 #define RTL_CHECK(L, expr) do { if (!(expr)) rtl_error(L); } while (0)
 
-/* --- tensors (implemented in l_tensor.c) --- */
+/* --- tensors and argument checkers (implemented in l_check.c) --- */
 /* Push a tensor userdata taking ownership of the reference t (t NULL: raises the error). */
 void rtl_push_tensor(lua_State *L, rt_tensor *t);
 /* The tensor at idx (borrowed) or a Lua error "bad argument #idx (Tensor expected, got ...)". */
 rt_tensor *rtl_check_tensor(lua_State *L, int idx);
 rt_tensor *rtl_test_tensor(lua_State *L, int idx);   /* NULL if not a tensor */
+/* Release the reference held by the Tensor box at idx now (it reads as closed after);
+ * no-op for other values. */
+void rtl_close_tensor(lua_State *L, int idx);
 /* A tensor from idx: a Tensor, a number or a nested table (new ref; dtype hint for tables/numbers). */
 rt_tensor *rtl_to_tensor(lua_State *L, int idx, rt_dtype hint);
 /* Convert a Lua dim (1-based, negative from end) for a tensor of ndim dims to 0-based
@@ -44,7 +47,9 @@ void rtl_gc_account(lua_State *L, size_t nbytes);
 
 /* Module openers (each in its own l_*.c). */
 void rtl_open_core(lua_State *L, int rt);      /* memory, manual_seed, set_threads, version */
-void rtl_open_tensor(lua_State *L, int rt);    /* rt.Tensor, creation, math */
+void rtl_open_tensor(lua_State *L, int rt);    /* rt.Tensor metatable, creation */
+void rtl_open_tensor_methods(lua_State *L, int rt); /* the methods of rt.Tensor (after rtl_open_tensor) */
+void rtl_open_gradcheck(lua_State *L, int rt); /* rt.gradcheck */
 void rtl_open_nn(lua_State *L, int rt);        /* rt.F */
 void rtl_open_io(lua_State *L, int rt);        /* rt.load, rt.save, rt.io */
 void rtl_open_model(lua_State *L, int rt);     /* rt.model */
@@ -55,6 +60,7 @@ void rtl_open_optim(lua_State *L, int rt);     /* rt._optim kernels */
 void rtl_open_sys(lua_State *L, int rt);       /* rt.sys: files, directories, clock */
 /* Add the deprecated rt._optim aliases of rt.sys functions to the table at index t. */
 void rtl_sys_aliases(lua_State *L, int t);
+void rtl_open_augment(lua_State *L, int rt);   /* rt._augment (GloVe, top-k) */
 void rtl_open_help(lua_State *L, int rt);      /* rt.doc, help */
 
 /* Build the whole `rt` table (all modules) and leave it on the stack. Used by

@@ -1,6 +1,6 @@
-/* bert.c — the encoder shared by BERT, NEZHA and TinyBERT (DESIGN §6):
+/* bert.c — the encoder shared by BERT, NEZHA and TinyBERT:
  * embeddings (with or without absolute positions), post-LN layers with optional
- * NEZHA functional relative positions (UPSTREAM.md §1.4), the tanh pooler, the
+ * NEZHA functional relative positions (NEZHA modeling_nezha.py), the tanh pooler, the
  * parameter registry (PyTorch state_dict names) and random initialisation. */
 #include <math.h>
 #include <stdio.h>
@@ -173,10 +173,6 @@ int64_t rt_model_num_parameters(const rt_model *m) {
 }
 
 /* ---------------------------------------------------------------- forward */
-
-rt_tensor *rt_apply_act(rt_act a, rt_tensor *x) {
-    return rt_unary(a == RT_ACT_GELU ? RT_GELU : a == RT_ACT_GELU_TANH ? RT_GELU_TANH : RT_RELU, x);
-}
 
 /* x [B,S,H] -> [B,N,S,d] (view) */
 static rt_tensor *split_heads(rt_tensor *x, int N) {

@@ -186,7 +186,7 @@ static bool cJSON_has_num_labels(const rt_config *c) {
                        cJSON_GetObjectItemCaseSensitive(c->json, "id2label"));
 }
 
-/* heads, fit_size, num_labels, classifier variant from the weights (DESIGN §6) */
+/* heads, fit_size, num_labels, classifier variant from the weights */
 static void infer_config(rt_config *c, ckey *ks, int nk, const rt_load_opts *o) {
     bool fit = find_key(ks, nk, "fit_dense.weight") >= 0;
     if (o->heads) c->heads = o->heads;

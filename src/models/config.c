@@ -1,5 +1,5 @@
 /* config.c — config.json / bert_config.json with the upstream PyTorch defaults
- * (UPSTREAM.md §1.2: type_vocab_size 2, layer_norm_eps 1e-12, max_relative_position 64,
+ * (NEZHA / BERT bert_config.json defaults: type_vocab_size 2, layer_norm_eps 1e-12, max_relative_position 64,
  * use_relative_position false when absent), retort keys (fit_size, heads, num_labels,
  * id2label, classifier_activation, problem_type), unknown keys kept verbatim. */
 #include <cjson/cJSON.h>

@@ -1,4 +1,4 @@
-/* distill.c — TinyBERT distillation losses and layer maps (UPSTREAM.md §4.4, §4.6):
+/* distill.c — TinyBERT distillation losses and layer maps (TinyBERT general_distill.py / task_distill.py):
  * attention MSE on pre-softmax scores with values <= -100 zeroed on both sides,
  * hidden-state MSE through fit_dense (student) against raw teacher states, and the
  * prediction-layer soft cross-entropy at temperature T (MSE to gold for regression).

@@ -1,4 +1,4 @@
-/* heads.c — task heads over the encoder outputs (UPSTREAM.md §1.7, §4.1):
+/* heads.c — task heads over the encoder outputs (BERT modeling.py, TinyBERT modeling.py):
  * MLM (transform dense + act + LayerNorm, decoder tied to the word embeddings,
  * separate bias; optionally only at given positions), NSP, sequence
  * classification/regression (TinyBERT classifier(relu(pooled)) or standard

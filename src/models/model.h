@@ -1,4 +1,4 @@
-/* model.h — one encoder for BERT, NEZHA and TinyBERT (DESIGN §6), its heads,
+/* model.h — one encoder for BERT, NEZHA and TinyBERT, its heads,
  * configuration, checkpoints and the TinyBERT distillation losses.
  *
  * Shapes: B = batch, S = sequence, H = hidden, N = heads, d = H/N, I = FFN size,
@@ -145,6 +145,9 @@ void rt_model_output_free(rt_model_output *o);
 
 /* --- heads.c (called by rt_model_forward) --- */
 rt_status rt_heads_forward(rt_model *m, const rt_model_input *in, rt_model_output *o);
+
+/* --- act.c (shared by the encoder and the heads) --- */
+/* The configured activation (gelu / gelu_new / relu) of x, one autograd op. */
 rt_tensor *rt_apply_act(rt_act a, rt_tensor *x);
 
 /* --- checkpoint.c --- */

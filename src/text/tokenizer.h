@@ -1,4 +1,4 @@
-/* tokenizer.h — the BERT tokenizer with upstream semantics (UPSTREAM §3.1):
+/* tokenizer.h — the BERT tokenizer with upstream semantics (BERT tokenization.py):
  * BasicTokenizer (clean text, CJK splitting, optional lower-casing with NFD
  * accent stripping, punctuation splitting, never-split specials) followed by
  * greedy longest-match-first WordPiece with "##" continuations and [UNK] for

@@ -27,7 +27,7 @@ bool rt_uc_is_whitespace(uint32_t cp);
 bool rt_uc_is_control(uint32_t cp);
 /* Upstream _is_punctuation: ASCII 33-47, 58-64, 91-96, 123-126 or any P* category. */
 bool rt_uc_is_punct(uint32_t cp);
-/* Upstream _is_chinese_char: the CJK Unified Ideograph blocks listed in UPSTREAM §3.1. */
+/* Upstream _is_chinese_char: the CJK Unified Ideograph blocks of BERT tokenization.py. */
 bool rt_uc_is_cjk(uint32_t cp);
 /* CJK Unified Ideographs proper (no compatibility blocks): no case, no decomposition,
  * not punctuation/space/control — the tokenizer's fast path. */

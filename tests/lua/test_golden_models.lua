@@ -135,7 +135,7 @@ end)
 T.test("sinusoid table matches the upstream formula", function()
   local ref = rt.load(T.golden("models/nezha/ref.safetensors"))
   close(rt.model.relative_table(3, 8), ref.rel_table, 1e-6, "K=3 d=8 table")
-  -- UPSTREAM.md §1.4 test vectors (row p = 4 of a d = 32 table; NEZHA base rows)
+  -- NEZHA relative-table test vectors (row p = 4 of a d = 32 table; NEZHA base rows)
   local r = rt.model.relative_table(6, 32)
   T.near(r:select(1, 5):narrow(1, 1, 8),
     {-0.756802, -0.653644, 0.778472, -0.627680, 0.953581, 0.301137, 0.652828, 0.757506}, 1e-6)

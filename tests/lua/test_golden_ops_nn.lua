@@ -127,7 +127,7 @@ for _, c in ipairs{"plain", "rel", "mask", "rel_mask"} do
   end)
 end
 
-T.test("golden NEZHA relative table (UPSTREAM §1.4 test vector)", function()
+T.test("golden NEZHA relative table (modeling_nezha.py test vector)", function()
   local t = load(T.golden("ops_nn/rel_table.safetensors"))
   local row = t.rel_6_32_4:totable()[1][1]
   local want = {-0.756802, -0.653644, 0.778472, -0.627680, 0.953581, 0.301137, 0.652828, 0.757506}

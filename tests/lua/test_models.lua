@@ -64,7 +64,7 @@ T.test("parameter names are the PyTorch state_dict names", function()
 end)
 
 T.test("parameter counts of the published shapes", function()
-  -- UPSTREAM.md §4.2: TinyBERT 4L-312D-1200 = 14,350,248 (+240,384 fit_dense)
+  -- TinyBERT's 4L-312D-1200 = 14,350,248 (+240,384 fit_dense)
   local m = rt.model.new({vocab_size = 30522, hidden_size = 312, num_hidden_layers = 4, num_attention_heads = 12,
                           intermediate_size = 1200, fit_size = 768})
   T.eq(m:num_parameters(), 14350248 + 240384)
@@ -320,4 +320,28 @@ T.test("key fix-ups: module. prefix and TinyBERT v2 fit_denses.0", function()
   local a, b = m:forward{input_ids = ids}, m2:forward{input_ids = ids}
   T.eq((a.fit_hidden_states[3] - b.fit_hidden_states[3]):abs():max():item(), 0)
   os.execute("rm -rf '" .. dir .. "'")
+end)
+
+T.test("forward failing on a later field leaks nothing (200 calls, rt.memory)", function()
+  local m = rt.model.new(tiny)
+  local held = rt.tensor({{2, 5, 7}}, "i64")
+  local function bad(i)
+    if i % 3 == 0 then   -- a table (converted) and a Tensor (retained) before a bad field
+      return m:forward{input_ids = {{2, 5, 7, 9}}, token_type_ids = held, attention_mask = "bad"}
+    elseif i % 3 == 1 then
+      return m:forward{input_ids = held, mlm_positions = {{0, 1}}, labels = true}
+    end
+    return m:forward{token_type_ids = {{0, 0, 0}}, attention_mask = held}   -- no input_ids
+  end
+  collectgarbage(); collectgarbage()
+  local start = rt.memory().live
+  for i = 1, 200 do
+    local ok, err = pcall(bad, i)
+    T.ok(not ok)
+    T.ok(tostring(err):find("forward: ", 1, true), tostring(err))
+  end
+  collectgarbage(); collectgarbage()
+  T.eq(rt.memory().live - start, 0)
+  local out = m:forward{input_ids = held}   -- and a good call still works
+  T.eq(out.last_hidden_state:shape()[3], 8)
 end)

@@ -4,7 +4,7 @@ local rt = require "retort"
 
 local cn = rt.tokenizer.load(T.seed("nezha-cn-base/vocab.txt"))
 
-T.test("upstream test vectors (UPSTREAM §3.1)", function()
+T.test("upstream test vectors (BERT tokenization.py)", function()
   T.eq(table.concat(cn:tokenize("大品牌， 硬件配置很好， 系统换成xp,不加内存就跑的很快！"), " "),
     "大 品 牌 ， 硬 件 配 置 很 好 ， 系 统 换 成 xp , 不 加 内 存 就 跑 的 很 快 ！")
   T.eq(table.concat(cn:encode_ids("Hello, World! naïve café 123abc"), " "), "8701 117 8572 106 11469 8857 8377 8604 12072")

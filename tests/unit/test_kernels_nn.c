@@ -127,7 +127,7 @@ static void test_softmax(void **st) {
             for (int i = 0; i < tot; i++) x[i] *= 8;
             double *ref = malloc(8 * tot), *gref = malloc(8 * tot);
             ref_softmax(x, ref, o, n, in, lg);
-            rt_softmax_fwd(x, y, o, n, in, lg);
+            rt_k_softmax(y, x, o, n, in, lg);
             close_to(y, ref, tot, 2e-6);
             /* backward: naive Jacobian-vector product */
             for (int a = 0; a < o; a++)
@@ -142,15 +142,15 @@ static void test_softmax(void **st) {
                         gref[k] = lg ? gy[k] - exp(ref[k]) * sum : ref[k] * (gy[k] - sum);
                     }
                 }
-            rt_softmax_bwd(y, gy, gx, o, n, in, lg);
+            rt_k_softmax_bwd(gx, y, gy, o, n, in, lg);
             close_to(gx, gref, tot, 1e-5);
-            rt_softmax_bwd(y, gy, gy, o, n, in, lg);     /* in place */
+            rt_k_softmax_bwd(gy, y, gy, o, n, in, lg);     /* in place */
             close_to(gy, gref, tot, 1e-5);
             free(x); free(y); free(gy); free(gx); free(ref); free(gref);
         }
     /* large logits: stable */
     float big[3] = {1000, 1001, 1002}, out[3];
-    rt_softmax_fwd(big, out, 1, 3, 1, false);
+    rt_k_softmax(out, big, 1, 3, 1, false);
     double e[3] = {0.09003057, 0.24472847, 0.66524096};
     close_to(out, e, 3, 1e-6);
 }
@@ -180,9 +180,9 @@ static void test_layer_norm(void **st) {
             rgx[r * n + j] = rs * (gy[r * n + j] * w[j] - a / n - xh * c / n);
         }
     }
-    rt_layer_norm_fwd(x, w, b, y, mean, rstd, R, n, (float)eps);
+    rt_k_layer_norm(y, mean, rstd, x, w, b, R, n, (float)eps);
     close_to(y, ry, R * n, 1e-5);
-    assert_int_equal(rt_layer_norm_bwd(x, w, mean, rstd, gy, gx, gw, gb, R, n), RT_OK);
+    assert_int_equal(rt_k_layer_norm_bwd(gx, gw, gb, gy, x, w, mean, rstd, R, n), RT_OK);
     close_to(gx, rgx, R * n, 1e-4);
     close_to(gw, rgw, n, 1e-5);
     close_to(gb, rgb, n, 1e-5);
@@ -196,19 +196,19 @@ static void test_embedding(void **st) {
     int64_t ids[25];
     int32_t ids32[25];
     for (int i = 0; i < n; i++) ids32[i] = (int32_t)(ids[i] = (i * 7) % V);
-    assert_int_equal(rt_embedding_check(ids, NULL, n, V), -1);
+    assert_int_equal(rt_k_embedding_check(ids, NULL, n, V), -1);
     ids[3] = V;
-    assert_int_equal(rt_embedding_check(ids, NULL, n, V), 3);
+    assert_int_equal(rt_k_embedding_check(ids, NULL, n, V), 3);
     ids[3] = 3 * 7 % V;
     ids32[4] = -1;
-    assert_int_equal(rt_embedding_check(NULL, ids32, n, V), 4);
+    assert_int_equal(rt_k_embedding_check(NULL, ids32, n, V), 4);
     ids32[4] = (int32_t)ids[4];
-    rt_embedding_fwd(w, D, NULL, ids32, n, out);
+    rt_k_embedding(out, w, NULL, ids32, n, D);
     double *ref = calloc(V * D, 8), *ro = malloc(8 * n * D);
     for (int i = 0; i < n; i++)
         for (int d = 0; d < D; d++) { ro[i * D + d] = w[ids[i] * D + d]; ref[ids[i] * D + d] += gy[i * D + d]; }
     close_to(out, ro, n * D, 0);
-    rt_embedding_bwd(gy, D, ids, NULL, n, gw);
+    rt_k_embedding_bwd(gw, gy, ids, NULL, n, D);
     close_to(gw, ref, V * D, 1e-6);
     free(w); free(out); free(gy); free(gw); free(ref); free(ro);
 }
@@ -219,14 +219,14 @@ static void test_dropout(void **st) {
     float p = 0.3f;
     uint64_t seed = 42, base = 1000;
     rt_set_threads(1);
-    rt_dropout_apply(x, y1, n, p, seed, base);
+    rt_k_dropout(y1, x, n, p, seed, base);
     rt_set_threads(2);
-    rt_dropout_apply(x, y2, n, p, seed, base);
+    rt_k_dropout(y2, x, n, p, seed, base);
     assert_memory_equal(y1, y2, 4 * n);       /* thread-count independent */
     int64_t kept = 0;
     for (int64_t i = 0; i < n; i++) {
         bool k = rt_rng_uniform(seed, base, (uint64_t)i) >= p;   /* core's stream */
-        assert_int_equal(k, rt_dropout_keep(seed, base, (uint64_t)i, p));
+        assert_int_equal(k, rt_k_dropout_keep(seed, base, (uint64_t)i, p));
         float want = k ? x[i] / (1 - p) : 0.0f;
         if (fabsf(y1[i] - want) > 1e-6f * (1 + fabsf(want))) fail_msg("dropout element %lld", (long long)i);
         kept += k;
@@ -235,7 +235,7 @@ static void test_dropout(void **st) {
     assert_true(frac > 0.69 && frac < 0.71);
     /* odd base and in-place use give the same as out-of-place */
     memcpy(y2, x, 4 * n);
-    rt_dropout_apply(y2, y2, n, p, seed, base);
+    rt_k_dropout(y2, y2, n, p, seed, base);
     assert_memory_equal(y1, y2, 4 * n);
     free(x); free(y1); free(y2);
 }
@@ -245,8 +245,12 @@ static void test_cross_entropy(void **st) {
     float *x = rnd(N * C), loss[7], lse[7], *gx = malloc(4 * N * C), gs[7];
     int64_t lab[7] = {0, 12, -100, 5, 3, -100, 7};
     for (int i = 0; i < N * C; i++) x[i] *= 5;
-    int64_t cnt = rt_cross_entropy_fwd(x, lab, N, C, -100, loss, lse);
+    double total = -1;
+    int64_t cnt = rt_k_cross_entropy(loss, lse, &total, x, lab, N, C, -100);
     assert_int_equal(cnt, 5);
+    double want = 0;
+    for (int r = 0; r < N; r++) want += loss[r];
+    assert_true(total == want);
     double rl[7], rg[7 * 13];
     for (int r = 0; r < N; r++) {
         double m = -INFINITY, s = 0;
@@ -259,10 +263,10 @@ static void test_cross_entropy(void **st) {
             rg[r * C + j] = lab[r] == -100 ? 0 : gs[r] * (exp(x[r * C + j] - l) - (j == lab[r]));
     }
     close_to(loss, rl, N, 1e-5);
-    rt_cross_entropy_bwd(x, lse, lab, N, C, -100, gs, 1, gx);
+    rt_k_cross_entropy_bwd(gx, gs, 1, x, lse, lab, N, C, -100);
     close_to(gx, rg, N * C, 1e-5);
     lab[1] = 13;
-    assert_int_equal(rt_cross_entropy_fwd(x, lab, N, C, -100, loss, lse), -1);
+    assert_int_equal(rt_k_cross_entropy(loss, lse, NULL, x, lab, N, C, -100), -1);
     assert_non_null(strstr(rt_last_error(), "label 13"));
     free(x); free(gx);
 }
@@ -282,8 +286,8 @@ static void test_soft_cross_entropy(void **st) {
             rg[r * C + j] = 3.0 * (exp(ls) - pt) / (T * N * C);
         }
     }
-    assert_true(fabs(rt_soft_cross_entropy_fwd(s, t, N, C, T) - tot / (N * C)) < 1e-6);
-    rt_soft_cross_entropy_bwd(s, t, N, C, T, 3.0f, g);
+    assert_true(fabs(rt_k_soft_cross_entropy(s, t, N, C, T) - tot / (N * C)) < 1e-6);
+    rt_k_soft_cross_entropy_bwd(g, s, t, N, C, T, 3.0f);
     close_to(g, rg, N * C, 1e-5);
     free(s); free(t); free(g);
 }
@@ -309,7 +313,7 @@ static void test_attention(void **st) {
                 for (int d = 0; d < D; d++) a += (double)Q(b, h, i, d) * (K(b, h, j, d) + R(i, j, d));
                 ref[((b * H + h) * S + i) * S + j] = a * scale + mask[b * S + j];
             }
-        assert_int_equal(rt_attn_scores_fwd(B, H, S, D, q, k, rel, m, scale, sc), RT_OK);
+        assert_int_equal(rt_k_attn_scores(sc, q, k, rel, m, B, H, S, D, scale), RT_OK);
         close_to(sc, ref, B * H * S * S, 1e-5);
         /* backward */
         float *gs = rnd(B * H * S * S), gq[B * H * S * D], gk[B * H * S * D];
@@ -322,7 +326,7 @@ static void test_attention(void **st) {
                     rk[((b * H + h) * S + j) * D + d] += g * Q(b, h, i, d);
                 }
             }
-        assert_int_equal(rt_attn_scores_bwd(B, H, S, D, q, k, rel, scale, gs, gq, gk), RT_OK);
+        assert_int_equal(rt_k_attn_scores_bwd(gq, gk, gs, q, k, rel, B, H, S, D, scale), RT_OK);
         close_to(gq, rq, B * H * S * D, 1e-5);
         close_to(gk, rk, B * H * S * D, 1e-5);
         /* context: p = gs reused as probabilities; ctx stored as [B,S,H,D] */
@@ -335,7 +339,7 @@ static void test_attention(void **st) {
                 for (int j = 0; j < S; j++) a += (double)gs[((b * H + h) * S + i) * S + j] * (V(b, h, j, d) + R(i, j, d));
                 rc[((b * S + i) * H + h) * D + d] = a;
             }
-        assert_int_equal(rt_attn_context_fwd(B, H, S, D, gs, v, rel, co), RT_OK);
+        assert_int_equal(rt_k_attn_context(co, gs, v, rel, B, H, S, D), RT_OK);
         close_to(ctx, rc, B * S * H * D, 1e-5);
         rt_heads g = {gc, H * S * D, S * D, D};
         for (int b = 0; b < B; b++) for (int h = 0; h < H; h++)
@@ -348,7 +352,7 @@ static void test_attention(void **st) {
                 }
                 rgp[((b * H + h) * S + i) * S + j] = a;
             }
-        assert_int_equal(rt_attn_context_bwd(B, H, S, D, gs, v, rel, g, gp, gv), RT_OK);
+        assert_int_equal(rt_k_attn_context_bwd(gp, gv, g, gs, v, rel, B, H, S, D), RT_OK);
         close_to(gp, rgp, B * H * S * S, 1e-5);
         close_to(gv, rgv, B * H * S * D, 1e-5);
         free(qs); free(ks); free(vs); free(rel); free(mask); free(gs); free(gc);

@@ -7,7 +7,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <cmocka.h>
-#include "kernels/optim.h"
+#include "optim/update.h"
+#include "optim/loss_scale.h"
 
 static float frand(unsigned *s) { *s = *s * 1103515245u + 12345u; return ((*s >> 8) & 0xffff) / 32768.0f - 1.0f; }
 
@@ -19,7 +20,7 @@ static void test_adamw_formula(void **st) {
     for (int i = 0; i < 5; i++) wd_[i] = w[i];
     for (int t = 1; t <= 3; t++) {
         rt_adam_hp hp = {1e-2, 0.9, 0.999, 1e-8, 0.1, 1.0, t};
-        rt_k_adamw(w, g, m, v, 5, &hp);
+        rt_k_adamw(w, m, v, g, 5, &hp);
         for (int i = 0; i < 5; i++) {
             wd_[i] *= 1 - 1e-2 * 0.1;
             md[i] = 0.9 * md[i] + 0.1 * g[i];
@@ -35,7 +36,7 @@ static void test_adam_wd_clip(void **st) {
     (void)st;
     float w[3] = {1, 2, 3}, g[3] = {3, 4, 0}, m[3] = {0}, v[3] = {0};
     rt_adam_hp hp = {0.1, 0.9, 0.999, 1e-6, 0.01, 0.2, 1};   /* g scaled to norm 1 */
-    rt_k_adam_wd(w, g, m, v, 3, &hp);
+    rt_k_adam_wd(w, m, v, g, 3, &hp);
     /* m = 0.1*0.6, v = 0.001*0.36 -> u = 0.06/(0.018974+1e-6) + 0.01*w */
     double u0 = 0.06 / (sqrt(0.00036) + 1e-6) + 0.01 * 1.0;
     assert_true(fabs(w[0] - (1 - 0.1 * u0)) < 1e-5);
@@ -53,7 +54,7 @@ static void test_lamb_and_parallel(void **st) {
     assert_true(fabs(rt_k_sumsq(w, n) - sw) < 1e-9 * sw);
     rt_adam_hp hp = {1e-3, 0.9, 0.999, 1e-6, 0.01, 1.0, 1};
     double sums[3];
-    rt_k_lamb_moments(w, g, m, v, n, &hp, 0.01, sums);
+    rt_k_lamb_moments(m, v, sums, w, g, n, &hp, 0.01);
     assert_true(fabs(sums[0] - sw) < 1e-9 * sw);
     assert_true(fabs(sums[2] - sg) < 1e-9 * sg);
     /* step 1: m^ = g, v^ = g^2 -> r ~ sign(g) + 0.01 w */
@@ -69,11 +70,31 @@ static void test_lamb_and_parallel(void **st) {
     free(w); free(g); free(m); free(v);
 }
 
+/* GradScaler's rule: back off on inf (step skipped), grow after growth_interval good steps. */
+static void test_loss_scaler(void **st) {
+    (void)st;
+    rt_loss_scaler s;
+    rt_loss_scaler_init(&s, 65536.0);
+    assert_true(s.scale == 65536.0 && s.growth_interval == 2000);
+    assert_false(rt_loss_scaler_update(&s, true));
+    assert_true(s.scale == 32768.0);
+    s.growth_interval = 3;
+    assert_true(rt_loss_scaler_update(&s, false));
+    assert_true(rt_loss_scaler_update(&s, false));
+    assert_true(s.scale == 32768.0);
+    assert_true(rt_loss_scaler_update(&s, false));   /* third good step: grows */
+    assert_true(s.scale == 65536.0 && s.good_steps == 0);
+    assert_true(rt_loss_scaler_update(&s, false));
+    assert_false(rt_loss_scaler_update(&s, true));   /* a bad step resets the count */
+    assert_true(s.scale == 32768.0 && s.good_steps == 0);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_adamw_formula),
         cmocka_unit_test(test_adam_wd_clip),
         cmocka_unit_test(test_lamb_and_parallel),
+        cmocka_unit_test(test_loss_scaler),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

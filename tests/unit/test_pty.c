@@ -2,7 +2,8 @@
  * terminal with forkpty: auto-print, a multi-line function, `;` and `_`, tab
  * completion of rt.doc_n<TAB>, errors and Ctrl-C (at the prompt and inside
  * `while true do end`) returning to a working prompt, Ctrl-D, history kept
- * across two sessions, and colour only without NO_COLOR. No sleeps: every step reads until its text appears, with a
+ * across two sessions, colour only without NO_COLOR, and what a new user tries
+ * (model, lazy-module and file-name completion, pasted prompts, exit). No sleeps: every step reads until its text appears, with a
  * poll() deadline. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -261,12 +262,119 @@ static void test_color(void **st) {
     fclose(f);
 }
 
+/* What a new user tries (issue 9), one session each: completion of model methods
+ * and fields, of lazy modules before their first use and of file names inside a
+ * string; a pasted "rt> " prompt; Ctrl-C after typed text ("^C" right after it,
+ * then a fresh prompt); `exit` and `quit`. */
+static session *fresh(void) {
+    session *s = &S;
+    spawn(s);
+    expect_(s, "rt> ");
+    return s;
+}
+
+/* `word` + Enter must end the REPL with status 0. */
+static void leave_with(session *s, const char *word) {
+    send(s, word);
+    send(s, "\r");
+    long long end = now_ms() + DEADLINE_MS;
+    while (!s->eof && now_ms() < end) pump(s, 1000);
+    assert_true(s->eof);
+    int status = 0;
+    assert_int_equal(waitpid(s->pid, &status, 0), s->pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    close(s->fd);
+}
+
+static void test_complete_model(void **st) {
+    (void)st;
+    session *s = fresh();
+    send(s, "m = rt.model.new{hidden_size = 8, num_hidden_layers = 1, num_attention_heads = 2, "
+            "intermediate_size = 8, vocab_size = 10}\r");
+    expect_(s, "rt> ");
+    send(s, "m:num_param\t");
+    expect_(s, "num_parameters");
+    send(s, "() > 0 and 'pos' .. 'itive'\r");
+    expect_(s, "positive");
+    expect_(s, "rt> ");
+    send(s, "m.conf\t");
+    expect_(s, "config");
+    send(s, ".hidden_size * 111\r");
+    expect_(s, "888");
+    expect_(s, "rt> ");
+    finish(s);
+}
+
+static void test_complete_lazy_module(void **st) {
+    (void)st;
+    session *s = fresh();
+    send(s, "rt.trainer.remove_tr\t");
+    expect_(s, "remove_tree");
+    send(s, " and 'lo' .. 'aded'\r");
+    expect_(s, "loaded");
+    expect_(s, "rt> ");
+    finish(s);
+}
+
+static void test_complete_file_in_string(void **st) {
+    (void)st;
+    session *s = fresh();
+    send(s, "f = \"src/cli/complet\t");
+    expect_(s, "complete.c");
+    send(s, "\r");
+    expect_(s, "rt> ");
+    send(s, "f:upper()\r");
+    expect_(s, "SRC/CLI/COMPLETE.C");
+    expect_(s, "rt> ");
+    finish(s);
+}
+
+static void test_pasted_prompt(void **st) {
+    (void)st;
+    session *s = fresh();
+    send(s, "rt> 20 + 3\r");
+    expect_(s, "23");
+    expect_(s, "rt> ");
+    finish(s);
+}
+
+static void test_ctrl_c_after_text(void **st) {
+    (void)st;
+    g_term = "xterm";                     /* a real terminal's cursor movements */
+    session *s = fresh();
+    send(s, "x = 1 +");
+    expect_(s, "1 +");
+    send(s, "\x03");
+    char *before = expect(s, "^C");     /* right after the typed text, not over the prompt */
+    assert_string_equal(before, "");
+    free(before);
+    expect_(s, "rt> ");
+    send(s, "7 * 6\r");
+    expect_(s, "42");
+    expect_(s, "rt> ");
+    finish(s);
+    g_term = "dumb";
+}
+
+static void test_exit_quit(void **st) {
+    (void)st;
+    leave_with(fresh(), "exit");
+    leave_with(fresh(), "quit");
+}
+
 int main(void) {
     signal(SIGPIPE, SIG_IGN);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_repl_session),
         cmocka_unit_test(test_history_across_sessions),
         cmocka_unit_test(test_color),
+        cmocka_unit_test(test_complete_model),
+        cmocka_unit_test(test_complete_lazy_module),
+        cmocka_unit_test(test_complete_file_in_string),
+        cmocka_unit_test(test_pasted_prompt),
+        cmocka_unit_test(test_ctrl_c_after_text),
+        cmocka_unit_test(test_exit_quit),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,4 +1,4 @@
-/* optim.c — optimizer kernels (see optim.h). Tensors are processed in blocks of
+/* update.c — optimizer update kernels (see update.h). Tensors are processed in blocks of
  * BLK elements (OpenMP splits the blocks of tensors larger than PAR_MIN): a
  * branch-free loop updates the moments, vsqrt takes the square roots with SIMD
  * intrinsics (GCC will not vectorise sqrtf under -fmath-errno), and a second
@@ -9,7 +9,7 @@
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 #endif
-#include "optim.h"
+#include "update.h"
 
 #define PAR_MIN 32768
 #define BLK 1024
@@ -42,7 +42,7 @@ static inline void adam_moments(float *Mm, float *V, const float *G, float *s, i
 
 static inline int64_t nblocks(int64_t n) { return (n + BLK - 1) / BLK; }
 
-void rt_k_adamw(float *w, const float *g, float *m, float *v, int64_t n, const rt_adam_hp *hp) {
+void rt_k_adamw(float *w, float *m, float *v, const float *g, int64_t n, const rt_adam_hp *hp) {
     const double bc1 = 1.0 - pow(hp->beta1, (double)hp->step);
     const double bc2 = 1.0 - pow(hp->beta2, (double)hp->step);
     const float decay = (float)(1.0 - hp->lr * hp->weight_decay);  /* 1 without decay: exact */
@@ -63,7 +63,7 @@ void rt_k_adamw(float *w, const float *g, float *m, float *v, int64_t n, const r
     }
 }
 
-void rt_k_adam_wd(float *w, const float *g, float *m, float *v, int64_t n, const rt_adam_hp *hp) {
+void rt_k_adam_wd(float *w, float *m, float *v, const float *g, int64_t n, const rt_adam_hp *hp) {
     const float b1 = (float)hp->beta1, b2 = (float)hp->beta2;
     const float c1 = (float)(1.0 - hp->beta1), c2 = (float)(1.0 - hp->beta2);
     const float lr = (float)hp->lr, eps = (float)hp->eps, wd = (float)hp->weight_decay;
@@ -85,8 +85,8 @@ void rt_k_adam_wd(float *w, const float *g, float *m, float *v, int64_t n, const
     }
 }
 
-void rt_k_lamb_moments(const float *w, const float *g, float *m, float *v, int64_t n,
-                       const rt_adam_hp *hp, double decay_r, double sums[3]) {
+void rt_k_lamb_moments(float *m, float *v, double sums[3], const float *w, const float *g, int64_t n,
+                       const rt_adam_hp *hp, double decay_r) {
     const float b1 = (float)hp->beta1, b2 = (float)hp->beta2;
     const float c1 = (float)(1.0 - hp->beta1), c2 = (float)(1.0 - hp->beta2);
     const float ibc1 = (float)(1.0 / (1.0 - pow(hp->beta1, (double)hp->step)));
