@@ -78,10 +78,11 @@ void *rt_alloc(size_t nbytes) {
         /* big blocks: 2 MB aligned and advised as transparent huge pages (fewer
          * TLB misses when streaming activations, as PyTorch's allocator does) */
         size_t al = sz >= HUGE_MIN ? HUGE_ALIGN : ALIGN;
-        p = aligned_alloc(al, sz);
+        size_t asz = (sz + al - 1) & ~(al - 1);   /* C11: the size is a multiple of the alignment */
+        p = aligned_alloc(al, asz);
         if (!p) {
             rt_memory_trim();
-            p = aligned_alloc(al, sz);
+            p = aligned_alloc(al, asz);
         }
         if (p && sz >= HUGE_MIN) madvise(p, sz, MADV_HUGEPAGE);
         if (!p) { rt_errorf(RT_ENOMEM, "out of memory allocating %zu bytes", nbytes); return NULL; }
