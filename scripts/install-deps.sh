@@ -18,7 +18,7 @@ PKGS=(
   python3-nbformat
 )
 TEST_PKGS=(python3-torch python3-numpy chromium python3-jupyter-client python3-nbclient)
-DEV_PKGS=("${TEST_PKGS[@]}" python3-sklearn python3-scipy python3-jieba)
+DEV_PKGS=("${TEST_PKGS[@]}" python3-sklearn python3-scipy python3-jieba python3-nltk)
 
 want=("${PKGS[@]}")
 case "${1:-}" in

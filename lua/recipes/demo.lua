@@ -2,7 +2,7 @@
 --
 -- Builds a data set from Debian's `fortunes` package (each collection in
 -- /usr/share/games/fortunes is a label: computers, science, politics, food, love,
--- sports), learns a WordPiece vocabulary on the training split, trains a small
+-- sports; lua/retort/fortunes.lua), learns a WordPiece vocabulary on the training split, trains a small
 -- BERT classifier from scratch with the Trainer, evaluates it on a held-out split
 -- and saves it. Prints accuracy next to the majority-class baseline.
 --
@@ -41,85 +41,16 @@ local function parse(args)
 end
 
 ---------------------------------------------------------------------------
--- data: fortune collections -> {text=, label=}
+-- data and vocabulary: lua/retort/fortunes.lua (shared with tinybert.lua)
 ---------------------------------------------------------------------------
-local function read_collection(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("a")
-  f:close()
-  local out = {}
-  for entry in (s .. "\n%\n"):gmatch("(.-)\n%%\n") do
-    local t = entry:gsub("%s+", " "):gsub("^ ", ""):gsub(" $", "")
-    if utf8.len(t) and #t >= 10 then out[#out + 1] = t end
-  end
-  return out
-end
+local Fortunes = require "retort.fortunes"
 
---- build_dataset(o) -> train, test, labels (examples {text=, label=0-based id})
 local function build_dataset(o)
-  local labels = {}
-  for l in o.labels:gmatch("[^,]+") do labels[#labels + 1] = l end
-  local train, test = {}, {}
-  local per = tonumber(o.per_class)
-  for id, name in ipairs(labels) do
-    local entries = read_collection(o.fortune_dir .. "/" .. name)
-    if not entries then
-      error(string.format("demo: %s/%s not found: install the Debian package `fortunes` "
-        .. "(scripts/install-deps.sh does)", o.fortune_dir, name), 0)
-    end
-    local perm = Trainer.permutation(#entries, tonumber(o.seed) + id)
-    local n = math.min(per, #entries)
-    local ntest = math.floor(n * tonumber(o.test_fraction) + 0.5)
-    for j = 1, n do
-      local ex = { text = entries[perm[j]], label = id - 1 }
-      if j <= ntest then test[#test + 1] = ex else train[#train + 1] = ex end
-    end
-  end
-  local p = Trainer.permutation(#test, tonumber(o.seed))
-  local shuffled = {}
-  for i = 1, #test do shuffled[i] = test[p[i]] end
-  return train, shuffled, labels
+  return Fortunes.build({ fortune_dir = o.fortune_dir, labels = o.labels, per_class = o.per_class,
+                          test_fraction = o.test_fraction, seed = o.seed })
 end
 
----------------------------------------------------------------------------
--- vocabulary
----------------------------------------------------------------------------
-local SPECIAL = { "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]" }
-
--- A small WordPiece vocabulary without rt.vocab: specials, every character (and
--- its ## form), then the most frequent lower-cased words.
-local function simple_vocab(texts, size)
-  local wc, cc = {}, {}
-  for _, t in ipairs(texts) do
-    for w in t:lower():gsub("(%p)", " %1 "):gmatch("%S+") do
-      wc[w] = (wc[w] or 0) + 1
-      for _, c in utf8.codes(w) do local ch = utf8.char(c); cc[ch] = (cc[ch] or 0) + 1 end
-    end
-  end
-  local vocab, seen = {}, {}
-  local function add(t) if not seen[t] then seen[t] = true; vocab[#vocab + 1] = t end end
-  for _, s in ipairs(SPECIAL) do add(s) end
-  local chars = {}
-  for c in pairs(cc) do chars[#chars + 1] = c end
-  table.sort(chars)
-  for _, c in ipairs(chars) do add(c); add("##" .. c) end
-  local words = {}
-  for w, n in pairs(wc) do if n >= 2 then words[#words + 1] = w end end
-  table.sort(words, function(a, b) if wc[a] ~= wc[b] then return wc[a] > wc[b] end return a < b end)
-  for _, w in ipairs(words) do if #vocab >= size then break end add(w) end
-  return vocab
-end
-
-local function make_vocab(texts, o)
-  local size = tonumber(o.vocab_size)
-  local vb = rt.vocab
-  if vb and vb.build_wordpiece then
-    local tokens = vb.build_wordpiece({ lines = texts }, { size = size, lower = true, min_frequency = 2 })
-    return tokens, "WordPiece learned with rt.vocab.build_wordpiece"
-  end
-  return simple_vocab(texts, size), "word+character fallback"
-end
+local function make_vocab(texts, o) return Fortunes.vocab(texts, tonumber(o.vocab_size)) end
 
 ---------------------------------------------------------------------------
 -- main

@@ -178,9 +178,10 @@ function M.check(o)
   end
   if o.teacher_vocab and o.student_vocab then
     M.vocab(o.teacher_vocab, o.student_vocab, o)
-  elseif o.teacher_vocab or o.student_vocab then
-    warnings[#warnings + 1] = string.format("only one vocabulary file found (%s); the other model's "
-      .. "vocab_size %d matches, tokens not compared", tostring(o.teacher_vocab or o.student_vocab), sc.vocab_size)
+  elseif o.student_vocab then
+    -- (a student without vocab.txt uses the teacher's: the usual student config dir)
+    warnings[#warnings + 1] = string.format("no teacher vocabulary file; %s vocab_size %d matches, tokens not compared",
+                                            sn, sc.vocab_size)
   end
   if o.teacher_vocab then
     local t = M.read_vocab(o.teacher_vocab)

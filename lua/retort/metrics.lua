@@ -422,29 +422,93 @@ for _, c in ipairs({ "-", ":", "_", "*", "^", "/", "\\", "~", "`", "+", "=",
                      "，", "。", "：", "？", "！", "“", "”", "；", "’", "《", "》", "·", "、",
                      "「", "」", "（", "）", "－", "～", "『", "』" }) do SP[c] = true end
 
---- word_tokenize(text) -> tokens: NLTK's Treebank word tokenizer rules (as of the
---- nltk 3.2/3.3 used by the CMRC script), without Punkt sentence splitting.
+-- code points of a string (invalid UTF-8: bytes)
+local function cps_of(s)
+  local out = {}
+  if utf8.len(s) then for _, c in utf8.codes(s) do out[#out + 1] = utf8.char(c) end
+  else for i = 1, #s do out[i] = s:sub(i, i) end end
+  return out
+end
+
+local function is_wordc(c) return c ~= nil and (c:match("^[%w_]$") ~= nil or c:byte() >= 0x80) end
+
+-- ([ (\[{<])("|'') -> "\1 `` " in one left-to-right pass
+local function open_quotes(t)
+  local out, i, n = {}, 1, #t
+  while i <= n do
+    local c = t:sub(i, i)
+    if c:match("[ %(%[{<]") then
+      if t:sub(i + 1, i + 2) == "''" then out[#out + 1] = c .. " `` "; i = i + 3; goto next end
+      if t:sub(i + 1, i + 1) == '"' then out[#out + 1] = c .. " `` "; i = i + 2; goto next end
+    end
+    out[#out + 1] = c
+    i = i + 1
+    ::next::
+  end
+  return table.concat(out)
+end
+
+-- (?i)(')(?!re|ve|ll|m|t|s|d|n)(\w)\b -> "\1 \2" (one word character after the quote)
+local function quote_letter(t)
+  return (t:gsub("'([%w_])()", function(c, after)
+    local nx = t:sub(after, after)
+    if nx ~= "" and (nx:match("[%w_]") or nx:byte() >= 0x80) then return nil end
+    if c:lower():match("^[mtsdn]$") then return nil end
+    return "' " .. c
+  end))
+end
+
+-- ([^.])(.)([\])}>"'»”’ ]*)\s*$ -> "\1 \2 \3 " (the final period, NLTK 3.8 rule)
+local FINAL_CLOSE = { ["]"] = true, [")"] = true, ["}"] = true, [">"] = true, ['"'] = true, ["'"] = true,
+                      ["»"] = true, ["”"] = true, ["’"] = true, [" "] = true }
+local function final_period(t)
+  local c = cps_of(t)
+  local n = #c
+  local function ws(ch) return is_ws(utf8.codepoint(ch)) end
+  local j = n
+  while j >= 1 and c[j] ~= "." do
+    if not (FINAL_CLOSE[c[j]] or ws(c[j])) then return t end
+    j = j - 1
+  end
+  if j < 2 or c[j - 1] == "." then return t end
+  local k = j + 1
+  while k <= n and FINAL_CLOSE[c[k]] do k = k + 1 end
+  for m = k, n do if not ws(c[m]) then return t end end
+  return table.concat(c, "", 1, j - 1) .. " . " .. table.concat(c, "", j + 1, k - 1) .. " "
+end
+
+--- word_tokenize(text) -> tokens: the rules of NLTK 3.8's NLTKWordTokenizer (what
+--- nltk.word_tokenize runs on each sentence), applied to the whole text: Punkt
+--- sentence splitting is not done (a period inside the text followed by another
+--- sentence stays attached), and \w / \b / \d are ASCII (other non-ASCII characters
+--- count as word characters).
 function M.word_tokenize(text)
   local t = text
   -- starting quotes
+  t = t:gsub("«", " « "):gsub("“", " “ "):gsub("‘", " ‘ "):gsub("„", " „ ")
+  t = t:gsub("`+", " %0 ")
   t = t:gsub('^"', "``")
-  t = t:gsub("(``)", " %1 ")
-  t = t:gsub('([ %(%[{<])"', "%1 `` ")
+  t = t:gsub("``", " `` ")
+  t = open_quotes(t)
+  t = quote_letter(t)
   -- punctuation
+  t = final_period(t)
   t = t:gsub("([:,])([^%d])", " %1 %2")
   t = t:gsub("([:,])$", " %1 ")
-  t = t:gsub("%.%.%.", " ... ")
+  t = t:gsub("%.%.+", " %0 ")
   t = t:gsub("[;@#%$%%&]", " %0 ")
   t = t:gsub("([^%.])(%.)([%]%)}>\"']*)%s*$", "%1 %2%3 ")
   t = t:gsub("[%?!]", " %0 ")
   t = t:gsub("([^'])' ", "%1 ' ")
+  t = t:gsub("%*", " %0 ")
   -- parens, brackets, dashes
   t = t:gsub("[%]%[%(%){}<>]", " %0 ")
   t = t:gsub("%-%-", " -- ")
   t = " " .. t .. " "
   -- ending quotes
+  t = t:gsub("»", " » "):gsub("”", " ” "):gsub("’", " ’ ")
+  t = t:gsub("''", " '' ")
   t = t:gsub('"', " '' ")
-  t = t:gsub("(%S)('')", "%1 %2 ")
   t = t:gsub("([^' ])('[sSmMdD]) ", "%1 %2 ")
   t = t:gsub("([^' ])(') ", "%1 %2 ")
   for _, c in ipairs({ "'ll", "'LL", "'re", "'RE", "'ve", "'VE", "n't", "N'T" }) do
@@ -452,10 +516,10 @@ function M.word_tokenize(text)
   end
   -- contractions (case-insensitive in NLTK; the CMRC input is lower-cased)
   for _, pr in ipairs({ { "can", "not" }, { "d", "'ye" }, { "gim", "me" }, { "gon", "na" }, { "got", "ta" },
-                        { "lem", "me" }, { "mor", "'n" } }) do
+                        { "lem", "me" }, { "more", "'n" } }) do
     t = t:gsub("%f[%w_](" .. pr[1] .. ")(" .. pr[2] .. ")%f[^%w_]", " %1 %2 ")
   end
-  t = t:gsub("%f[%w_](wan)(na) ", " %1 %2 ")
+  t = t:gsub("%f[%w_](wan)(na)%f[%s]", " %1 %2 ")
   t = t:gsub(" ('t)(is)%f[^%w_]", " %1 %2 ")
   t = t:gsub(" ('t)(was)%f[^%w_]", " %1 %2 ")
   local out = {}

@@ -209,4 +209,12 @@ function M.squad_collate(items, opts)
 end
 
 require("retort.log").autodoc(M, "rt.tasks")
-return M
+-- rt.tasks.ner / rt.tasks.cmrc: the sequence-labelling and reading-comprehension
+-- pipelines (lua/retort/ner.lua, lua/retort/cmrc.lua), loaded on first use.
+return setmetatable(M, { __index = function(t, k)
+  if k == "ner" or k == "cmrc" then
+    local mod = require("retort." .. k)
+    rawset(t, k, mod)
+    return mod
+  end
+end })

@@ -4,8 +4,9 @@ Classification and correlation metrics come from scikit-learn / SciPy (Debian
 python3-sklearn, python3-scipy); NER entity scores from a port of conlleval's
 chunk rules; NEZHA token-level P/R/F from sklearn's micro average over the
 positive labels; SQuAD v1.1 and CMRC 2018 from ports of their official
-evaluation scripts (the CMRC word tokenizer is NLTK's Treebank regex set, run
-without Punkt sentence splitting). Writes metrics/cases.json."""
+evaluation scripts (the CMRC word tokenizer is NLTK's NLTKWordTokenizer when
+python3-nltk is installed, else a port of the Treebank rules; no Punkt sentence
+splitting). Writes metrics/cases.json."""
 import collections
 import json
 import math
@@ -178,7 +179,7 @@ CONTRACTIONS2 = [re.compile(p) for p in (r'(?i)\b(can)(not)\b', r"(?i)\b(d)('ye)
 CONTRACTIONS3 = [re.compile(r"(?i) ('t)(is)\b"), re.compile(r"(?i) ('t)(was)\b")]
 
 
-def word_tokenize(text):
+def _treebank_port(text):
     for rx, sub in STARTING_QUOTES + PUNCTUATION + PARENS + DASHES:
         text = rx.sub(sub, text)
     text = " " + text + " "
@@ -187,6 +188,13 @@ def word_tokenize(text):
     for rx in CONTRACTIONS2 + CONTRACTIONS3:
         text = rx.sub(r' \1 \2 ', text)
     return text.split()
+
+
+try:  # the tokenizer nltk.word_tokenize runs per sentence (NLTK 3.8), without Punkt
+    from nltk.tokenize import NLTKWordTokenizer as _NWT
+    word_tokenize = _NWT().tokenize
+except ImportError:  # older Treebank rules; identical on the cases below
+    word_tokenize = _treebank_port
 
 
 SP_CHAR = ['-', ':', '_', '*', '^', '/', '\\', '~', '`', '+', '=', '，', '。', '：', '？', '！', '“', '”', '；',

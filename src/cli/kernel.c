@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
+#include <signal.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,11 +35,30 @@ typedef struct {
     int count;
     const kw_msg *cur;            /* the request whose outputs are being published */
     char *result;
-    volatile int shutdown;
-    volatile int busy;
+    volatile sig_atomic_t shutdown;
+    volatile sig_atomic_t busy;
 } kstate;
 
 static kstate g;
+
+/* An interrupt (SIGINT or interrupt_request) that arrives while a cell is being set up,
+ * before the Lua call runs, is kept here and delivered as soon as it does:
+ * 1 = pending, 2 = delivered to the running cell. Reset when the cell ends. */
+static volatile sig_atomic_t g_pending;
+
+static void deliver_interrupt(void) {
+    if (g_pending == 1 && g.busy && cli_running) {
+        g_pending = 2;
+        cli_interrupt_now("interrupted");
+    }
+}
+
+static void kernel_sigint(int sig) {
+    (void)sig;
+    if (!g.busy) return;
+    if (g_pending == 0) g_pending = 1;
+    deliver_interrupt();
+}
 
 /* ---- live capture of fd 1 and fd 2 into stream messages ---- */
 
@@ -205,6 +225,7 @@ static void do_execute(kw_msg *m) {
     bool silent = cJSON_IsTrue(cJSON_GetObjectItem(m->content, "silent"));
     if (!code) code = "";
     if (!silent) g.count++;
+    g.busy = 1;                    /* from here an interrupt is for this cell */
     cJSON *in = cJSON_CreateObject();
     cJSON_AddStringToObject(in, "code", code);
     cJSON_AddNumberToObject(in, "execution_count", g.count);
@@ -218,9 +239,9 @@ static void do_execute(kw_msg *m) {
     capture_start(&cp);
     cli_display_set_sink(on_display, NULL);
     int top = lua_gettop(g.L);
-    g.busy = 1;
     int st = cli_eval(g.L, code, name, on_result, NULL);
     g.busy = 0;
+    g_pending = 0;
     cli_display_set_sink(NULL, NULL);
     capture_stop(&cp);
 
@@ -399,6 +420,7 @@ static void *control_thread(void *arg) {
     while (!g.shutdown) {
         zmq_pollitem_t it = {g.k.control, 0, ZMQ_POLLIN, 0};
         int n = zmq_poll(&it, 1, 200);
+        deliver_interrupt();       /* one that came before the cell's Lua call started */
         if (n < 0) { if (zmq_errno() == ETERM) break; continue; }
         if (n == 0) continue;
         kw_msg m;
@@ -408,7 +430,8 @@ static void *control_thread(void *arg) {
         const char *t = m.msg_type;
         kw_status(&g.k, &m, "busy");
         if (strcmp(t, "interrupt_request") == 0) {
-            if (g.busy) cli_interrupt_now("interrupted");
+            if (g.busy && g_pending == 0) g_pending = 1;
+            deliver_interrupt();
             cJSON *r = cJSON_CreateObject();
             cJSON_AddStringToObject(r, "status", "ok");
             kw_send(&g.k, g.k.control, &m, "interrupt_reply", r);
@@ -418,7 +441,8 @@ static void *control_thread(void *arg) {
             cJSON_AddBoolToObject(r, "restart", cJSON_IsTrue(cJSON_GetObjectItem(m.content, "restart")));
             kw_send(&g.k, g.k.control, &m, "shutdown_reply", r);
             g.shutdown = 1;
-            if (g.busy) cli_interrupt_now("interrupted");
+            if (g.busy && g_pending == 0) g_pending = 1;
+            deliver_interrupt();
         } else if (strcmp(t, "kernel_info_request") == 0) {
             kw_send(&g.k, g.k.control, &m, "kernel_info_reply", kernel_info());
         } else {
@@ -450,7 +474,12 @@ int cli_kernel_main(lua_State *L, const char *connection_file) {
         fprintf(stderr, "retort --kernel: %s\n", err);
         return 1;
     }
-    cli_signals_install(L);           /* SIGINT (interrupt_mode "signal") stops the running cell */
+    cli_signals_install(L);
+    struct sigaction sa;              /* SIGINT (interrupt_mode "signal") stops the running cell */
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = kernel_sigint;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
     pthread_t hb, ctl;
     pthread_create(&hb, NULL, heartbeat_thread, NULL);
     pthread_create(&ctl, NULL, control_thread, NULL);

@@ -39,14 +39,17 @@ static const task_spec SPECS[] = {
     {"chnsenti", "train.tsv", "dev.tsv", "test.tsv", 0, 1, -2, 0, 0, 1, -2, 0, {"0", "1"}, -2, 0, 0, 1},
     {"lcqmc", "train.tsv", "dev.tsv", "test.tsv", 2, 0, 1, 2, 2, 0, 1, 2, {"0", "1"}, -2, 0, 0, 0},
     {"xnli", "train.tsv", "dev.tsv", "test.tsv", 1, 0, 1, 2, 1, 0, 1, 2, {"contradiction", "entailment", "neutral"}, -2, 0, 0, 0},
+    /* NEZHA PT run_sequence_classifier.py text-clf: label<TAB>text, the first line skipped (as a
+     * header), labels in order of first appearance in the file (any number of classes). */
+    {"text-clf", "train.tsv", "dev.tsv", "test.tsv", 1, 1, -2, 0, 1, 1, -2, 0, {NULL}, -2, 0, 0, 0},
 };
 
 const char *const rt_task_names[] = {"cola", "sst-2", "mrpc", "sts-b", "qqp", "mnli", "mnli-mm", "qnli",
-                                     "rte", "wnli", "chnsenti", "lcqmc", "xnli", NULL};
+                                     "rte", "wnli", "chnsenti", "lcqmc", "xnli", "text-clf", NULL};
 
 static const task_spec *find_spec(const char *task) {
-    static const char *const alias[][2] = {{"sst2", "sst-2"}, {"stsb", "sts-b"}, {"text-clf", "chnsenti"},
-                                           {"text_clf", "chnsenti"}, {"mnli_mm", "mnli-mm"}, {"mnli-m", "mnli"}};
+    static const char *const alias[][2] = {{"sst2", "sst-2"}, {"stsb", "sts-b"}, {"text_clf", "text-clf"},
+                                           {"mnli_mm", "mnli-mm"}, {"mnli-m", "mnli"}};
     for (size_t i = 0; i < sizeof alias / sizeof *alias; i++)
         if (!strcmp(task, alias[i][0])) task = alias[i][1];
     for (size_t i = 0; i < sizeof SPECS / sizeof *SPECS; i++)
@@ -122,7 +125,7 @@ rt_status rt_task_parse(const char *task, const char *split, const char *data, s
     snprintf(d->file, sizeof d->file, "%s", name);
     const task_spec *sp = find_spec(task);
     if (!sp) return rt_errorf(RT_EINVAL, "read_task: unknown task '%s' (cola sst-2 mrpc sts-b qqp mnli mnli-mm "
-                                         "qnli rte wnli chnsenti lcqmc xnli)", task);
+                                         "qnli rte wnli chnsenti lcqmc xnli text-clf)", task);
     bool test = !strcmp(split, "test");
     int header = test ? sp->test_header : sp->header;
     int ca = test ? sp->ta : sp->a, cb = test ? sp->tb : sp->b, cl = test ? sp->test_label : sp->label;
@@ -215,14 +218,19 @@ static const char *split_file(const task_spec *sp, const char *split) {
 }
 
 rt_status rt_task_read(const char *task, const char *dir, const char *split, rt_task_data *out) {
+    return rt_task_read_file(task, dir, NULL, split, out);
+}
+
+rt_status rt_task_read_file(const char *task, const char *dir, const char *file, const char *split,
+                            rt_task_data *out) {
     memset(out, 0, sizeof *out);
     const task_spec *sp = find_spec(task);
     if (!sp) return rt_task_parse(task, split, "", 0, "", out);
-    const char *f = split_file(sp, split);
+    const char *f = file ? file : split_file(sp, split);
     if (!f) return rt_errorf(RT_EINVAL, "read_task: unknown split '%s' (train, dev, test)", split);
     char path[1024];
     snprintf(path, sizeof path, "%s/%s", dir, f);
-    if (!strcmp(sp->name, "xnli") && !strcmp(split, "train")) {   /* NEZHA's XNLI train file */
+    if (!file && !strcmp(sp->name, "xnli") && !strcmp(split, "train")) {   /* NEZHA's XNLI train file */
         FILE *probe = fopen(path, "rb");
         if (probe) fclose(probe);
         else snprintf(path, sizeof path, "%s/multinli/multinli.train.zh.tsv", dir);

@@ -39,12 +39,16 @@ typedef struct {
 } rt_task_data;
 
 /* Known task names (NULL-terminated): cola sst-2 mrpc sts-b qqp mnli mnli-mm qnli rte
- * wnli chnsenti lcqmc xnli. Aliases: sst2 stsb text-clf text_clf. */
+ * wnli chnsenti lcqmc xnli text-clf. Aliases: sst2 stsb text_clf. */
 extern const char *const rt_task_names[];
 
 /* Read <dir>/<file of split> for task. split: "train", "dev", "test" (mnli: dev =
  * dev_matched; mnli-mm: dev = dev_mismatched). */
 rt_status rt_task_read(const char *task, const char *dir, const char *split, rt_task_data *out);
+/* rt_task_read_file: as rt_task_read, but from <dir>/<file> (e.g. TinyBERT's train_aug.tsv,
+ * which has the train.tsv layout of the task). */
+rt_status rt_task_read_file(const char *task, const char *dir, const char *file, const char *split,
+                            rt_task_data *out);
 /* The same from a buffer (name is used in messages; for tests and fuzzing). */
 rt_status rt_task_parse(const char *task, const char *split, const char *data, size_t n,
                         const char *name, rt_task_data *out);

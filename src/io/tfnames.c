@@ -51,3 +51,56 @@ int rt_tf_to_torch_name(const char *tf, char *out, size_t n, int *transpose) {
     }
     return o ? 1 : 0;
 }
+
+static int ends_with(const char *s, const char *suf) {
+    size_t a = strlen(s), b = strlen(suf);
+    return a >= b && strcmp(s + a - b, suf) == 0;
+}
+
+int rt_torch_to_tf_name(const char *pt, char *out, size_t n, int *transpose) {
+    *transpose = 0;
+    if (n == 0) return -1;
+    if (strncmp(pt, "cls.predictions.decoder.", 24) == 0 || ends_with(pt, "position_ids")) return 0;
+    char src[1024];
+    int w;
+    if (strcmp(pt, "classifier.weight") == 0) w = snprintf(out, n, "output_weights");
+    else if (strcmp(pt, "classifier.bias") == 0) w = snprintf(out, n, "output_bias");
+    else if (strcmp(pt, "qa_outputs.weight") == 0) w = snprintf(out, n, "cls/squad/output_weights");
+    else if (strcmp(pt, "qa_outputs.bias") == 0) w = snprintf(out, n, "cls/squad/output_bias");
+    else if (strcmp(pt, "cls.predictions.bias") == 0) w = snprintf(out, n, "cls/predictions/output_bias");
+    else if (strcmp(pt, "cls.seq_relationship.weight") == 0) w = snprintf(out, n, "cls/seq_relationship/output_weights");
+    else if (strcmp(pt, "cls.seq_relationship.bias") == 0) w = snprintf(out, n, "cls/seq_relationship/output_bias");
+    else {
+        if (strlen(pt) >= sizeof src) return -1;
+        strcpy(src, pt);
+        size_t o = 0;
+        out[0] = 0;
+        char *save = NULL, *tok = strtok_r(src, ".", &save), *prev = NULL;
+        while (tok) {
+            char *next = strtok_r(NULL, ".", &save);
+            char buf[300];
+            const char *rep = tok;
+            int skip = 0;
+            if (strcmp(tok, "layer") == 0 && next && next[0] >= '0' && next[0] <= '9') {
+                snprintf(buf, sizeof buf, "layer_%s", next);
+                rep = buf;
+                next = strtok_r(NULL, ".", &save);
+            } else if (!next && strcmp(tok, "weight") == 0) {
+                if (prev && strcmp(prev, "LayerNorm") == 0) rep = "gamma";
+                else if (prev && ends_with(prev, "_embeddings")) skip = 1;
+                else { rep = "kernel"; *transpose = 1; }
+            } else if (!next && strcmp(tok, "bias") == 0) {
+                if (prev && strcmp(prev, "LayerNorm") == 0) rep = "beta";
+            }
+            if (!skip) {
+                int k = snprintf(out + o, n - o, "%s%s", o ? "/" : "", rep);
+                if (k < 0 || (size_t)k >= n - o) return -1;
+                o += (size_t)k;
+            }
+            prev = tok;
+            tok = next;
+        }
+        return o ? 1 : 0;
+    }
+    return (w < 0 || (size_t)w >= n) ? -1 : 1;
+}

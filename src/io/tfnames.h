@@ -14,4 +14,13 @@
  * is not a model weight (skip), -1 when out is too small. */
 int rt_tf_to_torch_name(const char *tf, char *out, size_t n, int *transpose);
 
+/* The inverse, for writing TF1 checkpoints: PyTorch state_dict name -> TF1 BERT/NEZHA
+ * variable name (layer.N -> layer_N, weight -> kernel (transposed) / gamma (LayerNorm)
+ * / output_weights (cls.seq_relationship, classifier, qa_outputs), bias -> bias / beta
+ * / output_bias, *_embeddings.weight -> *_embeddings, cls.predictions.bias ->
+ * cls/predictions/output_bias, classifier.x -> output_x, qa_outputs.x -> cls/squad/x).
+ * Returns 1, 0 for names TF does not store (the tied cls.predictions.decoder.*,
+ * position_ids), -1 when out is too small. */
+int rt_torch_to_tf_name(const char *pt, char *out, size_t n, int *transpose);
+
 #endif

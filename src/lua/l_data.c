@@ -24,8 +24,10 @@ static void push_string_list(lua_State *L, char *const *v, size_t n) {
 static int l_read_task(lua_State *L) {
     const char *task = luaL_checkstring(L, 1), *dir = luaL_checkstring(L, 2);
     const char *split = luaL_optstring(L, 3, "train");
+    const char *file = NULL;
+    if (lua_istable(L, 4) && lua_getfield(L, 4, "file") == LUA_TSTRING) file = lua_tostring(L, -1);
     rt_task_data d;
-    if (rt_task_read(task, dir, split, &d) != RT_OK) return rtl_error(L);
+    if (rt_task_read_file(task, dir, file, split, &d) != RT_OK) return rtl_error(L);
     lua_createtable(L, (int)d.n, 0);
     for (size_t i = 0; i < d.n; i++) {
         const rt_example *e = &d.ex[i];
@@ -184,10 +186,11 @@ static int l_pack_i64(lua_State *L) {
 void rtl_open_data(lua_State *L, int rt) {
     rt = lua_absindex(L, rt);
     static const rtl_reg fns[] = {
-        {"read_task", l_read_task, "rt.data.read_task(task, dir, split=\"train\") -> examples, labels, info\n"
+        {"read_task", l_read_task, "rt.data.read_task(task, dir, split=\"train\" [, {file=}]) -> examples, labels, info\n"
+                                   "  file: read <dir>/<file> with the split's layout (TinyBERT's train_aug.tsv).\n"
                                    "  examples: {{guid=, text_a=, text_b=, label=}}, labels: the label list (class id = index-1),\n"
                                    "  info: {file=, skipped=, regression=, n=}. Tasks: cola sst-2 mrpc sts-b qqp mnli mnli-mm qnli rte wnli\n"
-                                   "  chnsenti lcqmc xnli (upstream columns, headers, label lists)."},
+                                   "  chnsenti lcqmc xnli text-clf (upstream columns, headers, label lists)."},
         {"read_tsv", l_read_tsv, "rt.data.read_tsv(path, {header=false, columns=n}) -> rows, header\n"
                                  "  Tab-separated, no quote processing, BOM/CRLF handled; a row with another column count is an error naming file:line."},
         {"read_ner", l_read_ner, "rt.data.read_ner(path, {upstream=false}) -> sentences {{words=, labels=, line=}}, label list\n"
@@ -200,5 +203,6 @@ void rtl_open_data(lua_State *L, int rt) {
     };
     lua_newtable(L);
     rtl_register(L, -1, "rt.data", fns);
+    rtl_open_pretrain(L, -1);
     lua_setfield(L, rt, "_data");   /* lua/retort/data.lua builds rt.data on top of it */
 }

@@ -16,6 +16,7 @@ int rtl_open_retort(lua_State *L) {
     rtl_open_distill(L, rt);
     rtl_open_text(L, rt);
     rtl_open_data(L, rt);
+    rtl_open_pregen(L, rt);
     rtl_open_optim(L, rt);
     rtl_open_augment(L, rt);
     return 1;

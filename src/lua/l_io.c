@@ -5,6 +5,7 @@
 #include "../io/weights.h"
 #include "../io/safetensors.h"
 #include "../io/tfrecord.h"
+#include "../io/tfckpt_write.h"
 #include "../io/torchbin.h"
 #include "../io/tfckpt.h"
 #include "../io/tfnames.h"
@@ -282,7 +283,14 @@ static int l_write_tfrecord(lua_State *L) {
     lua_Integer n = luaL_len(L, 2);
     for (lua_Integer i = 1; i <= n; i++) {
         lua_rawgeti(L, 2, i);
-        if (!lua_istable(L, -1)) luaL_error(L, "rt.io.write_tfrecord: record %d is not a table", (int)i);
+        if (lua_type(L, -1) == LUA_TSTRING) {          /* a raw payload (e.g. from rt.io.tfrecord(p, {raw=true})) */
+            size_t len;
+            const char *raw = lua_tolstring(L, -1, &len);
+            if (rt_tfrecord_write(u->w, raw, len)) rtl_error(L);
+            lua_pop(L, 1);
+            continue;
+        }
+        if (!lua_istable(L, -1)) luaL_error(L, "rt.io.write_tfrecord: record %d is not a table or a string", (int)i);
         rt_example_free(&u->ex);
         example_from_lua(L, lua_gettop(L), &u->ex, (int)i);
         uint8_t *buf;
@@ -303,6 +311,22 @@ static int l_write_tfrecord(lua_State *L) {
 }
 
 /* ---- TF checkpoints ---- */
+/* rt.io.save_tf_checkpoint(prefix, {name = tensor}, {global_step=, tf_names=false}) */
+static int l_save_tf_checkpoint(lua_State *L) {
+    const char *prefix = luaL_checkstring(L, 1);
+    int64_t gs = -1;
+    int raw = 0;
+    if (lua_istable(L, 3)) {
+        lua_getfield(L, 3, "global_step"); if (!lua_isnil(L, -1)) gs = luaL_checkinteger(L, -1); lua_pop(L, 1);
+        lua_getfield(L, 3, "tf_names"); raw = lua_toboolean(L, -1); lua_pop(L, 1);
+    }
+    rt_tensor_dict *d = dict_from_lua(L, 2, 0);
+    rt_status st = rt_tfckpt_save(prefix, d, !raw, gs);
+    rt_tdict_free(d);
+    if (st) rtl_error(L);
+    return 0;
+}
+
 static int l_tf_checkpoint(lua_State *L) {
     const char *path = luaL_checkstring(L, 1);
     int raw = 0;
@@ -516,6 +540,11 @@ static const rtl_reg io_funcs[] = {
      "  with PyTorch names (kernels transposed, gamma/beta -> weight/bias, layer_N -> layer.N,\n"
      "  output_weights -> weight...); optimizer slots, global_step and loss-scale variables\n"
      "  are skipped and listed in the second result. tf_names = true keeps TF names."},
+    {"save_tf_checkpoint", l_save_tf_checkpoint,
+     "rt.io.save_tf_checkpoint(prefix, {name = tensor}, {global_step=, tf_names=false})\n"
+     "  Writes a TF1 checkpoint: prefix.index + prefix.data-00000-of-00001 (+ the `checkpoint`\n"
+     "  file beside them). PyTorch names become NEZHA/BERT TF names (kernels transposed, the tied\n"
+     "  decoder left out) unless tf_names = true; global_step adds the int64 scalar. Atomic."},
     {"tf_list", l_tf_list,
      "rt.io.tf_list(prefix) -> {{name=, dtype=, shape=, torch_name=, transpose=}, ...}\n"
      "  The variables of a TF1 checkpoint without reading their data."},
@@ -535,8 +564,9 @@ static const rtl_reg io_funcs[] = {
      "  CRCs are checked; raw = true yields the record bytes as strings."},
     {"write_tfrecord", l_write_tfrecord,
      "rt.io.write_tfrecord(path, {example, ...}) -> count\n"
-     "  Each example is {name = tensor | {ints} | {floats} | string | {strings}}; float\n"
-     "  tensors become float_list, integer ones int64_list. Written atomically."},
+     "  Each example is {name = tensor | {ints} | {floats} | string | {strings}} (or a string: the\n"
+     "  serialized payload, written as is); float tensors become float_list, integer ones int64_list.\n"
+     "  Written atomically."},
     {NULL, NULL, NULL},
 };
 

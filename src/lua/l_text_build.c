@@ -100,7 +100,7 @@ static int l_build_chars(lua_State *L) { return build(L, 1); }
 #define SEG_MT "rt.Segmenter"
 typedef struct { rt_segmenter *s; } lseg;
 
-static rt_segmenter *check_seg(lua_State *L, int i) {
+rt_segmenter *rtl_check_segmenter(lua_State *L, int i) {
     lseg *u = luaL_checkudata(L, i, SEG_MT);
     if (!u->s) luaL_error(L, "segmenter is closed");
     return u->s;
@@ -147,7 +147,7 @@ static int push_piece(void *ctx, const char *w, size_t nb) {
 }
 
 static int seg_cut(lua_State *L) {
-    rt_segmenter *s = check_seg(L, 1);
+    rt_segmenter *s = rtl_check_segmenter(L, 1);
     size_t n; const char *t = luaL_checklstring(L, 2, &n);
     rt_seg_mode mode = RT_SEG_DAG;
     if (lua_type(L, 3) == LUA_TTABLE) {
@@ -163,16 +163,16 @@ static int seg_cut(lua_State *L) {
 }
 
 static int seg_add(lua_State *L) {
-    rt_segmenter *s = check_seg(L, 1);
+    rt_segmenter *s = rtl_check_segmenter(L, 1);
     size_t n; const char *w = luaL_checklstring(L, 2, &n);
     if (rt_segmenter_add(s, w, n, luaL_optinteger(L, 3, 1))) return rtl_error(L);
     return 0;
 }
 
-static int seg_size(lua_State *L) { lua_pushinteger(L, (lua_Integer)rt_segmenter_size(check_seg(L, 1))); return 1; }
+static int seg_size(lua_State *L) { lua_pushinteger(L, (lua_Integer)rt_segmenter_size(rtl_check_segmenter(L, 1))); return 1; }
 
 static int seg_tostring(lua_State *L) {
-    lua_pushfstring(L, "[Segmenter %d words]", (int)rt_segmenter_size(check_seg(L, 1)));
+    lua_pushfstring(L, "[Segmenter %d words]", (int)rt_segmenter_size(rtl_check_segmenter(L, 1)));
     return 1;
 }
 

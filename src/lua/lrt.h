@@ -56,6 +56,8 @@ void rtl_open_model(lua_State *L, int rt);     /* rt.model */
 void rtl_open_distill(lua_State *L, int rt);   /* rt.distill */
 void rtl_open_text(lua_State *L, int rt);      /* rt.tokenizer, rt.vocab, rt.segment */
 void rtl_open_data(lua_State *L, int rt);      /* rt.data */
+void rtl_open_pregen(lua_State *L, int rt);    /* rt._data.pregen_corpus etc. (after rtl_open_data) */
+void rtl_open_pretrain(lua_State *L, int t);  /* rt._data.create_pretraining (into the table at t) */
 void rtl_open_optim(lua_State *L, int rt);     /* rt._optim kernels */
 void rtl_open_sys(lua_State *L, int rt);       /* rt.sys: files, directories, clock */
 /* Add the deprecated rt._optim aliases of rt.sys functions to the table at index t. */

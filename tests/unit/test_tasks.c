@@ -78,6 +78,12 @@ static void test_clue(void **st) {
     assert_int_equal(P("lcqmc", "train", "甲\t乙\t1\n丙\t丁\t0\n", &d), RT_OK);
     assert_int_equal(d.n, 2);
     rt_task_free(&d);
+    /* text-clf: first line skipped, labels in order of first appearance, any count */
+    assert_int_equal(P("text-clf", "train", "label\ttext\nlove\ta\nfood\tb\nlove\tc\nart\td\n", &d), RT_OK);
+    assert_int_equal(d.n, 4); assert_int_equal(d.nlabels, 3);
+    assert_string_equal(d.labels[0], "love"); assert_string_equal(d.labels[2], "art");
+    assert_string_equal(d.ex[0].text_a, "a");
+    rt_task_free(&d);
     assert_int_equal(P("xnli", "train", "p\th\tl\n甲\t乙\tcontradictory\n", &d), RT_OK);
     assert_string_equal(d.ex[0].label, "contradiction");
     rt_task_free(&d);
