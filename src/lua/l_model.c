@@ -558,7 +558,8 @@ static const rtl_reg methods[] = {
      "from a folder with one. Edits to m.config are saved. The folder is replaced as a whole: the\n"
      "files are staged under hidden names (.<name>.retort-new), a commit record (.retort-save) is\n"
      "written, then they are renamed into place; a kill or a full disk leaves the old or the new\n"
-     "model, never a mix, and the next save there finishes or removes what was left."},
+     "model, never a mix, and the next save there finishes or removes what was left. A weights file\n"
+     "of the other format already in dir is rewritten from this model in the same commit."},
     {NULL, NULL, NULL}};
 
 static const rtl_reg funcs[] = {

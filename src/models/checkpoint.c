@@ -276,9 +276,30 @@ done:
 
 /* ------------------------------------------------------------------ save */
 
+/* Stage m's weights as model.safetensors, or pytorch_model.bin when bin. */
+static rt_status stage_weights(rt_dirsave *ds, rt_model *m, bool bin) {
+    rt_tensor_dict *d = rt_tdict_new();
+    if (!d) return rt_last_status();
+    rt_status st = RT_OK;
+    for (int i = 0; i < m->nparams && !st; i++) {
+        st = rt_tdict_add(d, m->params[i].name, *m->params[i].slot);
+        /* the tied decoder appears in a PyTorch state_dict, sharing the word embeddings */
+        if (!st && bin && m->mlm_bias && !strcmp(m->params[i].name, "cls.predictions.bias"))
+            st = rt_tdict_add(d, "cls.predictions.decoder.weight", m->word);
+    }
+    if (!st) {
+        const char *path = rt_dirsave_stage(ds, bin ? "pytorch_model.bin" : "model.safetensors");
+        if (!path) st = rt_last_status();
+        if (!bin && !st) st = rt_tdict_set_meta(d, "format", "pt");
+        if (!st) st = rt_weights_save(path, d, bin);
+    }
+    rt_tdict_free(d);
+    return st;
+}
+
 /* The whole folder is replaced as one (dirsave.h): config.json, the weights and
  * vocab.txt are staged, then committed together; a weights file of the other
- * format left from an earlier save is removed in the same commit, so the folder
+ * format left from an earlier save is rewritten in the same commit, so the folder
  * never pairs the new config with old weights. */
 rt_status rt_model_save(rt_model *m, const char *dir, const char *format) {
     bool bin = format && !strcmp(format, "bin");
@@ -298,23 +319,12 @@ rt_status rt_model_save(rt_model *m, const char *dir, const char *format) {
     st = path ? rt_write_file_atomic(path, json, jl + 1) : rt_last_status();
     free(json);
     if (st) goto fail;
-    rt_tensor_dict *d = rt_tdict_new();
-    if (!d) { st = rt_last_status(); goto fail; }
-    for (int i = 0; i < m->nparams && !st; i++) {
-        st = rt_tdict_add(d, m->params[i].name, *m->params[i].slot);
-        /* the tied decoder appears in a PyTorch state_dict, sharing the word embeddings */
-        if (!st && bin && m->mlm_bias && !strcmp(m->params[i].name, "cls.predictions.bias"))
-            st = rt_tdict_add(d, "cls.predictions.decoder.weight", m->word);
-    }
-    if (!st) {
-        path = rt_dirsave_stage(&ds, bin ? "pytorch_model.bin" : "model.safetensors");
-        if (!path) st = rt_last_status();
-        if (!bin && !st) st = rt_tdict_set_meta(d, "format", "pt");
-        if (!st) st = rt_weights_save(path, d, bin);
-    }
-    rt_tdict_free(d);
-    if (!st) st = rt_dirsave_remove(&ds, bin ? "model.safetensors" : "pytorch_model.bin");
-    if (st) goto fail;
+    /* the requested format; a weights file of the other format already there is
+     * rewritten from this model in the same commit (never left stale beside it) */
+    char other_path[PATH_MAX];
+    bool other = rt_dirsave_resolve(dir, bin ? "model.safetensors" : "pytorch_model.bin", other_path, sizeof other_path);
+    if ((st = stage_weights(&ds, m, bin))) goto fail;
+    if (other && (st = stage_weights(&ds, m, !bin))) goto fail;
     if (m->vocab_path) {
         char vp[PATH_MAX], a[PATH_MAX], b[PATH_MAX];
         if (!join(vp, sizeof vp, dir, "vocab.txt")) { st = rt_last_status(); goto fail; }
