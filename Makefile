@@ -1,16 +1,19 @@
 # retort — plain Makefile. `make run` and `make test` do everything on a fresh
 # Debian 12 machine (they install missing packages via scripts/install-deps.sh).
 #   make            build build/retort (-O2 -march=native; PORTABLE=1 for generic x86-64)
-#   make run        run the demo recipe on built-in data
+#   make run        the TinyBERT pipeline on built-in data (lua/recipes/demo.lua)
 #   make test       unit tests, gradient checks, golden parity, Lua tests, notebooks
 #   make asan       the whole suite under AddressSanitizer + UBSan
 #   make parity     regenerate PyTorch references and compare live
 #   make bench      benchmarks (retort and PyTorch, same machine)
 #   make fuzz       libFuzzer targets for every parser (FUZZ_SECONDS=60 each)
+#   make MPI=1      the data-parallel binary build-mpi/retort (mpicc: Open MPI or MPICH)
+#   make test-mpi   install Open MPI, build MPI=1 and run the 2-rank tests
 #   make install PREFIX=/usr/local ; make clean
 
 CC       ?= cc
-BUILD    ?= build
+MPI      ?= 0
+BUILD    ?= $(if $(filter 1,$(MPI)),build-mpi,build)
 PREFIX   ?= /usr/local
 PORTABLE ?= 0
 SAN      ?=
@@ -30,6 +33,14 @@ PKG_LIBS   = $(call lazy,PKG_LIBS,pkg-config --libs $(PKGS); PKG_CONFIG_PATH=$(B
 BLAS_DIR   = $(call lazy,BLAS_DIR,PKG_CONFIG_PATH=$(BLAS_PC) pkg-config --variable=libdir openblas)
 CMOCKA     = $(call lazy,CMOCKA,pkg-config --cflags --libs cmocka)
 
+# MPI=1: compile with mpicc and src/dist/mpi.c; the default build has src/dist/single.c
+ifeq ($(MPI),1)
+  CC       := $(or $(MPICC),mpicc)
+  DIST_SRC := src/dist/mpi.c
+else
+  DIST_SRC := src/dist/single.c
+endif
+
 OPT      ?= -O2
 CFLAGS   += -std=c11 $(OPT) -g $(ARCH) -fopenmp -Wall -Wextra -Wno-unused-parameter \
             -Wshadow -Wstrict-prototypes -D_GNU_SOURCE -MMD -MP $(SAN) $(PKG_CFLAGS) \
@@ -42,14 +53,14 @@ $(BUILD)/src/cli/main.o $(BUILD)/src/cli/repl.o $(BUILD)/src/lua/l_core.o: $(BUI
 
 LIB_SRC  := $(sort $(wildcard src/core/*.c src/kernels/*.c src/autograd/*.c src/models/*.c \
               src/text/*.c src/data/*.c src/io/*.c src/optim/*.c src/lua/*.c) \
-              $(filter-out src/cli/main.c,$(wildcard src/cli/*.c)))
+              $(filter-out src/cli/main.c,$(wildcard src/cli/*.c)) $(DIST_SRC))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 TEST_SRC := $(sort $(wildcard tests/unit/test_*.c))
 TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 
 .DEFAULT_GOAL := all
-.PHONY: all deps run test unit asan parity bench fuzz install clean
+.PHONY: all deps run test test-mpi unit asan parity bench fuzz install clean
 all: deps
 	@$(MAKE) --no-print-directory $(BUILD)/retort
 
@@ -84,7 +95,16 @@ run: all
 test:
 	@bash scripts/install-deps.sh --test
 	@$(MAKE) --no-print-directory $(BUILD)/retort unit-bins
+	@if command -v mpicc >/dev/null 2>&1 && command -v mpirun >/dev/null 2>&1; then \
+	  $(MAKE) --no-print-directory MPI=1 build-mpi/retort; fi
 	@BUILD=$(BUILD) bash scripts/run-tests.sh
+
+# the 2-rank tests alone (installs Open MPI first)
+test-mpi:
+	@bash scripts/install-deps.sh --mpi
+	@$(MAKE) --no-print-directory build/retort
+	@$(MAKE) --no-print-directory MPI=1 build-mpi/retort
+	@RETORT_BIN=build/retort NO_COLOR=1 build/retort tests/lua/run.lua tests/lua/test_dist.lua
 
 asan:
 	@bash scripts/install-deps.sh --test
@@ -110,6 +130,6 @@ install: all
 	cp -r lua $(DESTDIR)$(PREFIX)/share/retort/
 
 clean:
-	rm -rf build build-asan build-fuzz
+	rm -rf build build-asan build-fuzz build-mpi
 
 -include $(LIB_OBJ:.o=.d) $(BUILD)/src/cli/main.d $(TEST_BIN:=.d)

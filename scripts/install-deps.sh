@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Install the Debian packages retort needs to build, test and run.
 # Idempotent: quiet when everything is present; runs `apt-get update` only when
-# something is missing. Usage: scripts/install-deps.sh [--test | --dev]
+# something is missing. Usage: scripts/install-deps.sh [--test | --dev | --mpi]
 #   --test also installs python3-torch, so `make test` checks that files retort writes
 #          as pytorch_model.bin load with torch.load (never needed to run retort)
 #   --dev  also installs the reference/benchmark tools (python3-torch, sklearn, ...)
+#   --mpi  also installs Open MPI, for the data-parallel build (`make MPI=1`) and its tests
 set -euo pipefail
 
 PKGS=(
@@ -19,11 +20,13 @@ PKGS=(
 )
 TEST_PKGS=(python3-torch python3-numpy chromium python3-jupyter-client python3-nbclient)
 DEV_PKGS=("${TEST_PKGS[@]}" python3-sklearn python3-scipy python3-jieba python3-nltk)
+MPI_PKGS=(libopenmpi-dev openmpi-bin)
 
 want=("${PKGS[@]}")
 case "${1:-}" in
   --test) want+=("${TEST_PKGS[@]}") ;;
   --dev) want+=("${DEV_PKGS[@]}") ;;
+  --mpi) want+=("${MPI_PKGS[@]}") ;;
 esac
 
 missing=()

@@ -14,7 +14,7 @@
  *
  *   src/cli       the command line, REPL, notebooks, Jupyter kernel
  *     -> src/lua  the bindings (the only place that includes lua.h) and lua/ on top
- *       -> src/models  src/data  src/optim  src/io  src/text
+ *       -> src/models  src/data  src/optim  src/io  src/text  src/dist (MPI)
  *         -> src/autograd   ops: check arguments, allocate, call kernels, record nodes
  *           -> src/kernels  raw-pointer loops (the signature rule: kernels/kernel.h)
  *             -> src/core   tensors, storage, allocator, RNG, status, threads, and the
@@ -95,5 +95,6 @@
 #include "models/model.h"
 #include "optim/update.h"
 #include "optim/loss_scale.h"
+#include "dist/dist.h"
 
 #endif

@@ -1,165 +1,116 @@
--- demo.lua — what `make run` runs: topic classification of Unix fortune cookies.
+-- demo.lua — what `make run` runs: the whole TinyBERT pipeline on built-in data, a
+-- teacher distilled into a student, with the numbers and pictures that show it worked.
 --
--- Builds a data set from Debian's `fortunes` package (each collection in
--- /usr/share/games/fortunes is a label: computers, science, politics, food, love,
--- sports; lua/retort/fortunes.lua), learns a WordPiece vocabulary on the training split, trains a small
--- BERT classifier from scratch with the Trainer, evaluates it on a held-out split
--- and saves it. Prints accuracy next to the majority-class baseline.
+-- On the fortune-cookie topic task (Debian's `fortunes` package: six collections are
+-- six labels; lua/retort/fortunes.lua) it runs lua/recipes/tinybert.lua:
+--   1. the teacher: a 4-layer BERT fine-tuned on the task (finetune.lua), from random
+--      initialisation (MLM pre-training of a model this small on this little text did
+--      not help it: scripts/experiments/pretrain_fortunes.lua measures that);
+--   2. a small BERT trained here as a masked language model on the training texts
+--      (there is no pre-trained BERT offline): the "pre-trained" model that general
+--      distillation and augmentation need;
+--   3. general distillation of a smaller student from the pre-trained model
+--      (pregenerate.lua + general_distill.lua);
+--   4. augmentation of the training set with the MLM (augment.lua's rt.augment);
+--   5. task distillation, stage 1 (attention + hidden states) and stage 2 (soft labels)
+--      (task_distill.lua), and evaluation;
+--   6. the baseline: the same student architecture fine-tuned directly, no teacher.
+-- It prints the teacher-vs-student table (parameters, file size, latency measured here,
+-- dev accuracy) and writes a teacher-vs-student attention page and picture for one dev
+-- sentence. Finished stages are kept in --output_dir: a second run only reprints.
 --
---   retort lua/recipes/demo.lua [--output_dir build/demo] [--epochs 12] [--per_class 350]
+--   retort lua/recipes/demo.lua [--output_dir build/demo] [--threads 2] [--fresh]
 local rt = rt or require "retort"
-local M = rt.metrics
-local Trainer = require "retort.trainer"
+local flags = require "retort.flags"
 
-local defaults = {
-  fortune_dir = "/usr/share/games/fortunes",
-  labels = "computers,science,politics,food,love,sports",
-  per_class = "350", test_fraction = "0.2", seed = "1234",
-  output_dir = "build/demo", epochs = "8", batch_size = "32", lr = "1e-3",
-  max_len = "64", hidden = "128", layers = "2", heads = "4", vocab_size = "3000", threads = nil,
+local SPEC = {
+  { "output_dir", "build/demo", "where every stage, the table and the pictures go", metavar = "DIR" },
+  { "seed", 42, "random seed of every stage", type = "int" },
+  { "threads", nil, "CPU threads (default: all cores)", type = "int" },
+  { "fresh", false, "remove --output_dir first (rerun every stage)", type = "bool" },
+  { "progress", "auto", "progress bars: auto | true | false" },
 }
 
-local function parse(args)
-  local o = {}
-  for k, v in pairs(defaults) do o[k] = v end
-  local i = 1
-  while i <= #args do
-    local k = args[i]:match("^%-%-([%w_]+)$")
-    if args[i] == "--help" then
-      print("usage: retort lua/recipes/demo.lua [--key value]...\noptions (defaults):")
-      local ks = {}
-      for key in pairs(defaults) do ks[#ks + 1] = key end
-      table.sort(ks)
-      for _, key in ipairs(ks) do print(string.format("  --%-14s %s", key, tostring(defaults[key]))) end
-      os.exit(0)
-    end
-    if not k or args[i + 1] == nil then error("demo: bad argument '" .. tostring(args[i]) .. "'", 0) end
-    o[k] = args[i + 1]
-    i = i + 2
+local function recipe_path(name)
+  local here = debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or "lua/recipes"
+  return here .. "/" .. name
+end
+
+local function first_dev_sentence(data_dir)
+  local rows = rt.data.read_tsv(data_dir .. "/dev.tsv", {})
+  for _, r in ipairs(rows) do
+    local text = r[#r]
+    if text and #text > 40 then return text end
   end
-  return o
+  return rows[1][#rows[1]]
 end
 
----------------------------------------------------------------------------
--- data and vocabulary: lua/retort/fortunes.lua (shared with tinybert.lua)
----------------------------------------------------------------------------
-local Fortunes = require "retort.fortunes"
-
-local function build_dataset(o)
-  return Fortunes.build({ fortune_dir = o.fortune_dir, labels = o.labels, per_class = o.per_class,
-                          test_fraction = o.test_fraction, seed = o.seed })
+-- teacher vs student attention for one sentence, as HTML and PNG
+local function attention_views(summary, out, max_len)
+  local teacher = rt.model.load(summary.teacher.dir, { quiet = true }):eval()
+  local student = rt.model.load(summary.student.dir, { quiet = true }):eval()
+  local tok = rt.tokenizer.load(summary.teacher.dir .. "/vocab.txt", { lower = true })
+  local text = first_dev_sentence(out .. "/data")
+  local pieces = tok:tokenize(text)
+  while #pieces > max_len - 2 do table.remove(pieces) end
+  local toks = { "[CLS]" }
+  for _, p in ipairs(pieces) do toks[#toks + 1] = p end
+  toks[#toks + 1] = "[SEP]"
+  local b = tok:batch { { text }, max_len = max_len }
+  local batch = { input_ids = b.input_ids, token_type_ids = b.token_type_ids, attention_mask = b.attention_mask }
+  local t = rt.no_grad(function() return teacher:forward(batch) end)
+  local s = rt.no_grad(function() return student:forward(batch) end)
+  local title = "teacher vs distilled student: \"" .. text:sub(1, 60) .. (#text > 60 and "...\"" or "\"")
+  local html = rt.viz.attention_html { teacher = t, student = s, tokens = toks, out = out .. "/attention.html",
+                                       title = title }
+  local png = nil
+  if rt.plot.available() then
+    png = rt.viz.attention_png { teacher = t, student = s, tokens = toks, out = out .. "/attention.png",
+                                 title = "teacher vs distilled student attention" }
+  end
+  local sim = rt.viz.hidden_similarity { teacher = t, student = s, tokens = toks }
+  return html, png, sim
 end
 
-local function make_vocab(texts, o) return Fortunes.vocab(texts, tonumber(o.vocab_size)) end
-
----------------------------------------------------------------------------
--- main
----------------------------------------------------------------------------
 local function main(args)
-  local o = parse(args)
-  if o.threads then rt.set_threads(tonumber(o.threads)) end
-  local t_start = rt._optim.now()
-  local seed = tonumber(o.seed)
-  rt.manual_seed(seed)
-  local train, test, labels = build_dataset(o)
-  local texts = {}
-  for i, e in ipairs(train) do texts[i] = e.text end
-  local vocab, how = make_vocab(texts, o)
-  local tok = rt.tokenizer.load(vocab, { lower = true })
-  print(string.format("demo: %d training and %d test fortunes, labels %s; vocabulary %d entries (%s)",
-    #train, #test, table.concat(labels, "/"), tok:vocab_size(), how))
-
-  local H = tonumber(o.hidden)
-  local max_len = tonumber(o.max_len)
-  local model = rt.model.new({
-    vocab_size = tok:vocab_size(), hidden_size = H, num_hidden_layers = tonumber(o.layers),
-    num_attention_heads = tonumber(o.heads), intermediate_size = 2 * H, hidden_act = "gelu",
-    max_position_embeddings = max_len, type_vocab_size = 2, hidden_dropout_prob = 0.1,
-    attention_probs_dropout_prob = 0.1, initializer_range = 0.02,
-    heads = { "classifier" }, num_labels = #labels,
-  }, { seed = seed })
-
-  local function collate(list)
-    local a, y = {}, {}
-    for i, e in ipairs(list) do a[i] = e.text; y[i] = e.label end
-    local b = tok:batch({ a, max_len = max_len, pad = "longest" })
-    b.labels = rt.tensor(y, "i64")
-    b.size = #list
-    return b
-  end
-  local function predict(m, examples)
-    local preds = {}
-    rt.no_grad(function()
-      for s = 1, #examples, 64 do
-        local list = {}
-        for j = s, math.min(s + 63, #examples) do list[#list + 1] = examples[j] end
-        local b = collate(list)
-        local out = m:forward({ input_ids = b.input_ids, token_type_ids = b.token_type_ids,
-                                attention_mask = b.attention_mask })
-        for _, p in ipairs(M.argmax(out.logits)) do preds[#preds + 1] = p end
-      end
-    end)
-    return preds
-  end
-  local gold = {}
-  for i, e in ipairs(test) do gold[i] = e.label end
-
-  local epochs = tonumber(o.epochs)
-  local tr = Trainer.new({
-    model = model, train = train, collate = collate, batch_size = tonumber(o.batch_size),
-    epochs = epochs, seed = seed, output_dir = o.output_dir, desc = "demo",
-    optim = { name = "adamw", lr = tonumber(o.lr), weight_decay = 0.01, warmup = 0.1, schedule = "warmup_linear" },
-    step_fn = function(m, b)
-      local out = m:forward({ input_ids = b.input_ids, token_type_ids = b.token_type_ids,
-                              attention_mask = b.attention_mask, labels = b.labels })
-      return out.loss, nil, b.attention_mask:sum():item(), b.size
-    end,
-    eval = { name = "test", fn = function(m) return { acc = M.accuracy(predict(m, test), gold) } end },
-    metric = "acc", keep_last = 1,
-    save_best = function(m, dir) m:save(dir); tok:save(dir .. "/vocab.txt") end,
+  local o = flags.parse(SPEC, args, {
+    prog = "demo.lua",
+    about = "The TinyBERT pipeline on the fortunes topic task (what `make run` runs): pre-trained MLM, "
+      .. "fine-tuned teacher, general distillation, augmentation, task distillation, a directly trained "
+      .. "baseline student, the teacher-vs-student table and an attention comparison.",
   })
-  local summary = tr:fit()
-  if summary.stopped == "nonfinite" then error("demo: " .. tostring(summary.error), 0) end
+  if o.help then return { help = true } end
+  local t0 = rt.sys.now()
+  if o.fresh and rt.sys.isdir(o.output_dir) then rt.sys.remove_tree(o.output_dir) end
+  -- fewer augmented copies (3, upstream 30) and MLM epochs (12) than tinybert.lua's defaults
+  -- keep the whole run within a few minutes on two cores
+  local targs = { "--output_dir", o.output_dir, "--general", "true", "--aug", "true", "--direct_baseline",
+                  "--aug_n", "3", "--mlm_epochs", "12", "--seed", tostring(o.seed), "--progress", o.progress }
+  if o.threads then targs[#targs + 1] = "--threads"; targs[#targs + 1] = tostring(o.threads) end
+  local chunk = assert(loadfile(recipe_path("tinybert.lua")))
+  local summary = chunk(table.unpack(targs))
+  local html, png, sim = attention_views(summary, o.output_dir, 32)
 
-  -- final evaluation of the model as trained
-  model:eval()
-  local preds = predict(model, test)
-  local acc = M.accuracy(preds, gold)
-  local _, _, macro_f1, per = M.precision_recall_f1(preds, gold, { average = "macro" })
-  local counts = {}
-  for _, e in ipairs(train) do counts[e.label] = (counts[e.label] or 0) + 1 end
-  local maj, majn = 0, -1
-  for l, n in pairs(counts) do if n > majn or (n == majn and l < maj) then maj, majn = l, n end end
-  local base = {}
-  for i = 1, #test do base[i] = maj end
-  local base_acc = M.accuracy(base, gold)
-  local final_dir = o.output_dir .. "/model"
-  model:save(final_dir)
-  tok:save(final_dir .. "/vocab.txt")
-
-  local lines = {}
-  local function add(s) lines[#lines + 1] = s end
-  add("")
-  add("  fortune topic classification (held-out test split)")
-  add("  " .. string.rep("-", 50))
-  add(string.format("  %-14s %8s %8s %8s %8s", "label", "support", "prec", "recall", "f1"))
-  for _, e in ipairs(per) do
-    add(string.format("  %-14s %8d %8.3f %8.3f %8.3f", labels[e.label + 1], e.support, e.precision, e.recall, e.f1))
+  local t, s = summary.teacher, summary.student
+  local direct
+  for _, c in ipairs(summary.compare or {}) do if c.name:find("directly", 1, true) then direct = c.metric end end
+  local ratio = s.metric / t.metric
+  print("")
+  print(string.format("demo: the distilled student (%d x %d, %.2fx the teacher's parameters) reaches %.1f %% of the "
+    .. "teacher's dev accuracy (%.4f vs %.4f; the goal is >= 90 %%)", s.layers, s.hidden, s.params / t.params,
+    100 * ratio, s.metric, t.metric))
+  if direct then
+    print(string.format("demo: the same student trained without distillation reaches %.4f: distillation %s%.4f",
+      direct, s.metric >= direct and "+" or "-", math.abs(s.metric - direct)))
   end
-  add("  " .. string.rep("-", 50))
-  add(string.format("  %-38s%8.3f", "accuracy", acc))
-  add(string.format("  %-38s%8.3f", "macro F1", macro_f1))
-  add(string.format("  %-38s%8.3f", "majority-class baseline (" .. labels[maj + 1] .. ")", base_acc))
-  add(string.format("  %-38s%8.3f (step %s)", "best accuracy during training", summary.best or 0, tostring(summary.best_step)))
-  add(string.format("  %d steps, %d epochs, %.1f s; model saved to %s", summary.step, epochs,
-    rt._optim.now() - t_start, final_dir))
-  print(table.concat(lines, "\n"))
-  if acc <= base_acc then print("  (accuracy is not above the baseline: something is wrong)") end
-  return { acc = acc, baseline = base_acc, macro_f1 = macro_f1, summary = summary }
+  local cos = {}
+  for _, r in ipairs(sim) do cos[#cos + 1] = string.format("%.2f", r.cos) end
+  print(string.format("demo: hidden-state cosine, student vs teacher per mapped layer: %s", table.concat(cos, " ")))
+  print(string.format("demo: attention comparison in %s%s; table in %s/summary.txt (%.0f s)", html,
+    png and (" and " .. png) or "", o.output_dir, rt.sys.now() - t0))
+  summary.direct = direct
+  summary.attention_html, summary.attention_png = html, png
+  return summary
 end
 
-local args = { ... }
-if #args == 0 and arg and arg[0] and arg[0]:find("demo.lua", 1, true) then
-  for i = 1, #arg do args[i] = arg[i] end
-end
-return main(args)
+return flags.script("demo.lua", main, ...)

@@ -55,6 +55,9 @@ local SPEC = {
   { "dropout", 0.1, "--from_scratch: hidden and attention dropout", type = "float" },
   { "eval_train", false, "also evaluate on the training set at the end", type = "bool" },
   { "threads", nil, "CPU threads", type = "int" },
+  { "bf16", false, "bf16 GEMMs (fp32 master weights; LayerNorm, softmax, loss in fp32) in training and evaluation", type = "bool" },
+  { "int8", false, "evaluate with int8 linear layers (dynamic per-row activations, per-channel weights)", type = "bool" },
+  { "eval_only", false, "evaluate --model_dir on the dev set, no training", type = "bool" },
   { "progress", "auto", "auto (a bar on a terminal, plain lines otherwise) | true (bar) | false (plain lines)" },
 }
 
@@ -67,13 +70,17 @@ local META = {
     "--resume continues from the newest checkpoint-N in --output_dir; a non-empty --output_dir "
       .. "needs --resume or --overwrite_output_dir (the HF Trainer's rule)",
     "--progress, --eval_step, --early_stopping, --save_steps, --keep_checkpoints, --max_train_examples, "
-      .. "--eval_train, --threads",
+      .. "--eval_train, --threads, --eval_only",
+    "--bf16 (rt.autocast: bf16 GEMMs, fp32 master weights; loss scaling is not needed with bf16) and "
+      .. "--int8 (evaluation only); both say on stderr whether the CPU runs them natively or emulated",
     "checkpoint-N/ and best/ each hold config.json (id2label, label2id, model_type, architectures), "
       .. "weights and vocab.txt",
   },
 }
 
-local function write_file(path, text) rt.log.write_atomic(path, text) end
+-- under mpirun rank 0 alone writes files and prints (the Trainer trains on every rank)
+local main_rank = rt.dist.rank() == 0
+local function write_file(path, text) if main_rank then rt.log.write_atomic(path, text) end end
 
 -- the progress flag: "auto" -> nil (bar on a terminal), true -> the bar, false -> plain lines
 local function progress_mode(v)
@@ -170,6 +177,18 @@ local function main(args)
     return batch
   end
 
+  -- precision of evaluation (m:infer) and of the training GEMMs
+  if o.bf16 and o.int8 then flags.error("give --bf16 or --int8, not both") end
+  local eval_prec = o.bf16 and "bf16" or o.int8 and "int8" or "fp32"
+  if eval_prec ~= "fp32" then
+    local f = rt.cpu.features()
+    local native = (eval_prec == "bf16" and f.avx512_bf16) or (eval_prec == "int8" and f.avx512_vnni)
+    io.stderr:write(string.format("finetune: --%s %s\n", eval_prec, native
+      and ("native (" .. (eval_prec == "bf16" and "AVX512-BF16" or "AVX512-VNNI") .. ")")
+      or ("emulated (same numerics, slower): " .. (f.portable and "forced portable (RETORT_PORTABLE)"
+          or ("this CPU lacks " .. (eval_prec == "bf16" and "avx512_bf16" or "avx512_vnni"))))))
+  end
+
   local function forward(m, batch, with_labels)
     return m:forward({ input_ids = batch.input_ids, token_type_ids = batch.token_type_ids,
                        attention_mask = batch.attention_mask, labels = with_labels and batch.labels or nil })
@@ -179,12 +198,16 @@ local function main(args)
   local ebs = o.eval_batch_size
   local function evaluate(m, examples)
     local preds, golds, loss_sum, nb = {}, {}, 0, 0
+    -- bf16 / int8: pack the current weights for m:infer; fp32 reads the live weights
+    -- (batches of eval_batch_size rows gain little from a packed copy of the model)
+    m:to(eval_prec == "fp32" and "live" or eval_prec)
     rt.no_grad(function()
       for s = 1, #examples, ebs do
         local list = {}
         for j = s, math.min(s + ebs - 1, #examples) do list[#list + 1] = examples[j] end
         local batch = collate(list)
-        local out = forward(m, batch, true)
+        local out = m:infer({ input_ids = batch.input_ids, token_type_ids = batch.token_type_ids,
+                              attention_mask = batch.attention_mask, labels = batch.labels })
         loss_sum = loss_sum + out.loss:item()
         nb = nb + 1
         if regression then
@@ -195,8 +218,24 @@ local function main(args)
         for _, v in ipairs(batch.labels:totable()) do golds[#golds + 1] = v end
       end
     end)
+    m:to("live")      -- drops the packed copy
     local res = M.glue(task, preds, golds)
     res.eval_loss = nb > 0 and loss_sum / nb or 0
+    return res
+  end
+
+  if o.eval_only then
+    if scratch then flags.error("--eval_only needs --model_dir") end
+    model:eval()
+    local res = evaluate(model, dev)
+    local keys = {}
+    for k in pairs(res) do keys[#keys + 1] = k end
+    table.sort(keys)
+    local lines = {}
+    for _, k in ipairs(keys) do lines[#lines + 1] = string.format("%s = %s", k, tostring(res[k])) end
+    write_file(o.output_dir .. "/eval_results.txt", table.concat(lines, "\n") .. "\n")
+    print(string.format("finetune %s (eval only, %s): %s", task, eval_prec, table.concat(lines, ", ")))
+    res.model = model
     return res
   end
 
@@ -228,7 +267,8 @@ local function main(args)
   else oo.warmup = wp end
   tr.optimizer = rt.optim.new(oname, model, oo)
 
-  local summary = tr:fit()
+  local summary
+  if o.bf16 then summary = rt.autocast("bf16", function() return tr:fit() end) else summary = tr:fit() end
   -- Ctrl-C: the checkpoint is saved; stop with status 130 (no eval_results.txt)
   if summary.stopped == "interrupted" then error("interrupted", 0) end
   -- NaN/Inf: the Trainer printed the message; fail without writing results
@@ -252,8 +292,8 @@ local function main(args)
   local lines = {}
   for _, k in ipairs(keys) do lines[#lines + 1] = string.format("%s = %s", k, tostring(res[k])) end
   write_file(o.output_dir .. "/eval_results.txt", table.concat(lines, "\n") .. "\n")
-  print(string.format("finetune %s: %s  (step %d, stopped: %s, results in %s/eval_results.txt)",
-    task, table.concat(lines, ", "), summary.step, summary.stopped, o.output_dir))
+  if main_rank then print(string.format("finetune %s: %s  (step %d, stopped: %s, results in %s/eval_results.txt)",
+    task, table.concat(lines, ", "), summary.step, summary.stopped, o.output_dir)) end
   res.summary = summary
   res.model = model
   return res

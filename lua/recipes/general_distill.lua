@@ -47,6 +47,7 @@ local SPEC = {
   { "resume", false, "continue from the newest OUT/checkpoint-N, bit-identical to an uninterrupted run (retort)", type = "bool" },
   { "max_steps", nil, "stop after this many optimizer steps (retort)", type = "int" },
   { "threads", 0, "compute threads (retort; 0 = all cores)", type = "int" },
+  { "bf16", false, "retort: bf16 GEMMs under rt.autocast (fp32 master weights; no loss scaling needed with bf16, the non-finite check stays)", type = "bool" },
   { "keep_checkpoints", 2, "resumable checkpoints kept (retort)", type = "int" },
   { "progress", "auto", "progress bar: auto | true | false (retort)", choices = { "auto", "true", "false" } },
 }
@@ -257,7 +258,9 @@ local function main(args)
 
   local mkdir = rt.sys.mkdir
   mkdir(o.output_dir)
-  if not o.resume then os.remove(o.output_dir .. "/.log_txt_terms") end
+  -- under mpirun every rank trains (the Trainer syncs the student); rank 0 alone writes
+  local main_rank = rt.dist.rank() == 0
+  if not o.resume and main_rank then os.remove(o.output_dir .. "/.log_txt_terms") end
 
   -- upstream's log.txt means (over the steps of the current epoch) and step files
   local acc = { epoch = nil, n = 0, loss = 0, att = 0, rep = 0 }
@@ -286,6 +289,7 @@ local function main(args)
     save_every = o.eval_step, keep_last = o.keep_checkpoints, resume = o.resume, desc = "distill",
     progress = (o.progress == "auto") and nil or (o.progress == "true"),
     on_step = function(rec, t)
+      if not main_rank then return end
       add(rec)
       local tf = assert(io.open(o.output_dir .. "/.log_txt_terms", "a"))
       tf:write(string.format("%d %d %.17g %.17g %.17g\n", rec.epoch, rec.step, rec.loss, rec.att or 0, rec.rep or 0))
@@ -297,7 +301,7 @@ local function main(args)
   }
   -- on resume: rebuild the epoch's running means (exact values kept in .log_txt_terms) and
   -- drop log lines written after the checkpoint
-  if o.resume then
+  if o.resume and main_rank then
     local dir = Trainer.latest_checkpoint(o.output_dir)
     if dir then
       local st = rt.log.read_json(dir .. "/trainer_state.json")
@@ -319,16 +323,19 @@ local function main(args)
       end
     end
   end
-  io.stderr:write(string.format("general_distill: %d examples over %d epochs, %d steps (batch %d = %d x %d), map %s\n",
-    total_examples, epochs, t_total, o.train_batch_size, micro, ga, DC.describe_map(maps)))
-  local summary = tr:fit()
+  if main_rank then io.stderr:write(string.format("general_distill: %d examples over %d epochs, %d steps (batch %d = %d x %d), map %s\n",
+    total_examples, epochs, t_total, o.train_batch_size, micro, ga, DC.describe_map(maps))) end
+  local summary   -- --bf16: the training GEMMs in bf16 (retort departure)
+  if o.bf16 then summary = rt.autocast("bf16", function() return tr:fit() end) else summary = tr:fit() end
   if summary.stopped == "nonfinite" then error(summary.error, 0) end
   if summary.stopped == "interrupted" then
     io.stderr:write("general_distill: interrupted; continue with --resume (", tostring(summary.checkpoint), ")\n")
     error("interrupted", 0)                      -- flags.script exits 130
   end
-  student:save(o.output_dir)
-  tok:save(o.output_dir .. "/vocab.txt")
+  if main_rank then
+    student:save(o.output_dir)
+    tok:save(o.output_dir .. "/vocab.txt")
+  end
   summary.t_total = t_total
   summary.maps = maps
   return summary

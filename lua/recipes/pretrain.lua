@@ -39,7 +39,7 @@ local SPEC = {
   { "iterations_per_loop", 1000, "accepted for compatibility (TPU estimator loop; no effect)", type = "int" },
   { "max_eval_steps", 100, "maximum number of eval steps", type = "int" },
   { "num_accumulation_steps", 1, "micro-batches accumulated per optimizer step", type = "int" },
-  { "horovod", false, "not supported (one process)", type = "bool" },
+  { "horovod", false, "under mpirun: --train_batch_size per process and the lr x ranks, as upstream", type = "bool" },
   { "use_fp16", false, "not supported (float32 on the CPU)", type = "bool" },
   { "manual_fp16", false, "not supported (float32 on the CPU)", type = "bool" },
   { "use_xla", false, "accepted, no effect", type = "bool" },
@@ -48,6 +48,7 @@ local SPEC = {
   { "keep_checkpoints", 2, "checkpoints kept", type = "int" },
   { "save_formats", "safetensors,bin,tf", "final model formats (comma-separated: safetensors, bin, tf)" },
   { "threads", 0, "CPU threads (0: all)", type = "int" },
+  { "bf16", false, "retort: bf16 GEMMs under rt.autocast (fp32 master weights; no loss scaling needed with bf16, the non-finite check stays)", type = "bool" },
   { "progress", "auto", "progress bar: auto | true | false" },
 }
 
@@ -56,8 +57,10 @@ local META = {
   upstream = "NEZHA-TensorFlow/run_pretraining.py",
   about = "Masked-LM + next-sentence pretraining of BERT/NEZHA from TFRecords of tf.train.Example.",
   departures = {
-    "one process on the CPU: --horovod / --use_fp16 / --manual_fp16 are refused, --use_xla and\n"
-      .. "    --iterations_per_loop accepted without effect",
+    "float32 on the CPU: --use_fp16 / --manual_fp16 are refused, --use_xla and --iterations_per_loop\n"
+      .. "    accepted without effect; data parallel through MPI (mpirun -np N, the MPI build): with\n"
+      .. "    --horovod the batch is per process and the lr x N (upstream's Horovod), without it\n"
+      .. "    --train_batch_size is the global batch",
     "input order: the records are loaded into memory and shuffled per pass with --seed (upstream: a\n"
       .. "    shuffle buffer of 100 over interleaved files); batches drop the remainder like upstream",
     "--optimizer_type adamw (PyTorch AdamW) is an addition; adam is upstream's AdamWeightDecay",
@@ -115,9 +118,13 @@ end
 local function main(args)
   local o = flags.parse(SPEC, args, META)
   if o.help then return end
-  if o.horovod or o.use_fp16 or o.manual_fp16 then
-    flags.error("--horovod / --use_fp16 / --manual_fp16 are not supported (retort trains in float32 in one process)")
+  if o.use_fp16 or o.manual_fp16 then
+    flags.error("--use_fp16 / --manual_fp16 are not supported (retort trains in float32)")
   end
+  -- under mpirun rank 0 alone writes and prints; --horovod: upstream's per-process batch
+  -- and learning rate x hvd.size() (NEZHA-TensorFlow/run_pretraining.py)
+  local ranks, main_rank = rt.dist.size(), rt.dist.rank() == 0
+  local hvd = (o.horovod and ranks > 1) and ranks or 1
   if not o.do_train and not o.do_eval then error("at least one of --do_train or --do_eval must be True", 0) end
   if o.threads > 0 then rt.set_threads(o.threads) end
   rt.manual_seed(o.seed)          -- dropout stream: the same run twice gives the same weights
@@ -133,7 +140,7 @@ local function main(args)
     end
     local T, W = o.num_train_steps, o.num_warmup_steps
     local oname = ({ lamb = "lamb", adam = "adam_weight_decay", adamw = "adamw" })[o.optimizer_type]
-    local opt = rt.optim.new(oname, model, { lr = o.learning_rate, total_steps = T, warmup_steps = W,
+    local opt = rt.optim.new(oname, model, { lr = o.learning_rate * hvd, total_steps = T, warmup_steps = W,
       schedule = oname == "adamw" and "polynomial" or "polynomial", max_grad_norm = 1.0,
       eps = oname == "adamw" and 1e-6 or nil })
     local rows = {}
@@ -142,6 +149,8 @@ local function main(args)
     if micro * accum ~= o.train_batch_size then
       flags.error(string.format("--train_batch_size %d is not a multiple of --num_accumulation_steps %d", o.train_batch_size, accum))
     end
+    micro = micro * hvd            -- the Trainer's batch is global: ranks x the per-process one
+    if data.n < micro then error(string.format("%d records are fewer than one global batch of %d", data.n, micro), 0) end
     local per_epoch = (data.n // micro) // accum
     local progress_opt
     if o.progress ~= "auto" then progress_opt = flags.bool(o.progress, "progress") end
@@ -158,21 +167,24 @@ local function main(args)
       resume = o.resume, desc = "pretrain",
       progress = progress_opt,
     }
-    local summary = tr:fit()
+    local summary   -- --bf16: the training GEMMs in bf16 (retort departure)
+    if o.bf16 then summary = rt.autocast("bf16", function() return tr:fit() end) else summary = tr:fit() end
     step = tr.step
     result.train = summary
     result.step = step
     result.last = tr.last_record
     if summary.stopped == "interrupted" or summary.stopped == "nonfinite" then
-      io.stderr:write(string.format("pretrain: %s at step %d%s\n", summary.stopped, step,
-        summary.stopped == "interrupted" and " (checkpoint saved; --resume=True continues)" or ""))
+      if main_rank then io.stderr:write(string.format("pretrain: %s at step %d%s\n", summary.stopped, step,
+        summary.stopped == "interrupted" and " (checkpoint saved; --resume=True continues)" or "")) end
       result.stopped = summary.stopped
       return result
     end
-    save_final(model, o.output_dir, o.save_formats, step)
-    if o.save_formats:find("tf", 1, true) then rt.log.write_json(o.output_dir .. "/bert_config.json", model.config) end
+    if main_rank then
+      save_final(model, o.output_dir, o.save_formats, step)
+      if o.save_formats:find("tf", 1, true) then rt.log.write_json(o.output_dir .. "/bert_config.json", model.config) end
+    end
   end
-  if o.do_eval then
+  if o.do_eval and main_rank then   -- upstream: eval only on rank 0
     local r = P.evaluate(model, data, o.eval_batch_size, o.max_eval_steps)
     r.global_step = step
     write_eval(o.output_dir .. "/eval_results.txt", r, step)

@@ -72,6 +72,7 @@ local SPEC = {
   { "keep_checkpoints", 1, "resumable checkpoints to keep", type = "int" },
   { "resume", false, "continue from the newest checkpoint in --output_dir", type = "bool" },
   { "threads", nil, "CPU threads", type = "int" },
+  { "bf16", false, "retort: bf16 GEMMs under rt.autocast (fp32 master weights; no loss scaling needed with bf16, the non-finite check stays)", type = "bool" },
   { "progress", "auto", "progress bar: auto | true | false", choices = { "auto", "true", "false" } },
   { "quiet", false, "fewer messages", type = "bool" },
 }
@@ -109,7 +110,10 @@ local DEFAULT_PARAMS = {
   qqp = { 5, 128 }, qnli = { 10, 128 }, rte = { 20, 128 },
 }
 
-local function say(o, ...) if not o.quiet then print(string.format(...)) end end
+-- under mpirun every rank trains (the Trainer syncs the student, each rank runs its own
+-- teacher); rank 0 alone prints and writes
+local ranks, main_rank = rt.dist.size(), rt.dist.rank() == 0
+local function say(o, ...) if not o.quiet and main_rank then print(string.format(...)) end end
 
 local function exists(path)
   local f = io.open(path, "rb")
@@ -138,7 +142,17 @@ local function probe_head(teacher)
   end
 end
 
+local compute_teacher_logits
+-- the cache of teacher logits: under mpirun rank 0 makes (or checks) it, the others read it
 local function load_teacher_logits(o, train, teacher, collate, nl)
+  if ranks == 1 then return compute_teacher_logits(o, train, teacher, collate, nl) end
+  local t
+  if main_rank then t = compute_teacher_logits(o, train, teacher, collate, nl) end
+  rt.dist.barrier()
+  if not main_rank then t = rt.load(o.output_dir .. "/teacher_logits.safetensors").logits end
+  return t
+end
+compute_teacher_logits = function(o, train, teacher, collate, nl)
   local path = o.output_dir .. "/teacher_logits.safetensors"
   local meta_path = o.output_dir .. "/teacher_logits.json"
   local want = { teacher = o.teacher_model, n = #train, max_seq_length = o.max_seq_length,
@@ -185,13 +199,13 @@ local function do_eval(o, task, labels, regression)
   local dev = TD.read(task, o.data_dir, "dev")
   local res = TD.evaluate(student, dev, collate, task, { regression = regression, batch_size = o.eval_batch_size })
   rt.sys.mkdir(o.output_dir)
-  TD.result_to_file(res, o.output_dir .. "/eval_results.txt")
+  if main_rank then TD.result_to_file(res, o.output_dir .. "/eval_results.txt") end
   local out = { result = res }
   say(o, "task_distill eval %s on %d dev examples: %s = %.4f", task, #dev, TD.metric(task), res[TD.metric(task)])
   if task == "mnli" then
     local mm = TD.read("mnli-mm", o.data_dir, "dev")
     local r2 = TD.evaluate(student, mm, collate, "mnli-mm", { batch_size = o.eval_batch_size })
-    TD.result_to_file(r2, o.output_dir .. "-MM/eval_results.txt")
+    if main_rank then TD.result_to_file(r2, o.output_dir .. "-MM/eval_results.txt") end
     out.mm = r2
     say(o, "task_distill eval mnli-mm on %d dev examples: acc = %.4f", #mm, r2.acc)
   end
@@ -239,7 +253,7 @@ local function main(args)
   student:train()
   local collate = TD.collate_fn(tok, { labels = labels, max_len = o.max_seq_length, regression = regression,
                                        pad_to_max = not o.pad_to_longest })
-  if o.layer_map and stage == 2 then io.stderr:write("task_distill: --layer_map is unused in stage 2\n") end
+  if o.layer_map and stage == 2 and main_rank then io.stderr:write("task_distill: --layer_map is unused in stage 2\n") end
 
   -- checks before training
   local problems = {}
@@ -289,7 +303,7 @@ local function main(args)
     if not ok then problems[#problems + 1] = { level = "error", check = "compat", msg = tostring(err) } end
   end
   add(TC.student_init(o.student_model, student, report, stage))
-  TC.report(problems, o.force, function(s) io.stderr:write("task_distill: ", s, "\n") end)
+  TC.report(problems, o.force, function(s) if main_rank then io.stderr:write("task_distill: ", s, "\n") end end)
   if stage == 1 and not maps then
     maps = DC.layer_map(student.config.num_hidden_layers, teacher.config.num_hidden_layers, o.layer_map, names)
   end
@@ -306,7 +320,7 @@ local function main(args)
   local kd = { kd_loss = o.kd_loss, temperature = o.temperature, alpha = o.alpha, regression = regression }
   local run = { att = 0, rep = 0, pred = 0, loss = 0, n = 0, epoch = 1 }   -- upstream's running means (per epoch)
   local function step_fn(m, b, tr)
-    if tr.epoch ~= run.epoch then run = { att = 0, rep = 0, pred = 0, loss = 0, n = 0, epoch = tr.epoch } end
+    if tr.epoch ~= run.epoch and ranks == 1 then run = { att = 0, rep = 0, pred = 0, loss = 0, n = 0, epoch = tr.epoch } end
     local so = TD.forward(m, b)
     local loss, terms
     if stage == 1 then
@@ -325,11 +339,13 @@ local function main(args)
       end
       loss, terms = TD.stage2(so, t, b.labels, kd)
     end
-    run.att = run.att + (terms.att or 0)
-    run.rep = run.rep + (terms.rep or 0)
-    run.pred = run.pred + (terms.pred or 0)
-    run.loss = run.loss + loss:item()
-    run.n = run.n + 1
+    if ranks == 1 then
+      run.att = run.att + (terms.att or 0)
+      run.rep = run.rep + (terms.rep or 0)
+      run.pred = run.pred + (terms.pred or 0)
+      run.loss = run.loss + loss:item()
+      run.n = run.n + 1
+    end
     return loss, terms, b.attention_mask:sum():item(), b.size
   end
 
@@ -387,6 +403,15 @@ local function main(args)
     output_dir = o.output_dir, save_every = o.save_steps, keep_last = o.keep_checkpoints, resume = o.resume,
     desc = string.format("stage %d %s", stage, task),
     progress = (o.progress == "auto") and nil or (o.progress == "true"),
+    -- under mpirun the running means come from the Trainer's records (global, not a shard's)
+    on_step = ranks > 1 and function(rec)
+      if rec.epoch ~= run.epoch then run = { att = 0, rep = 0, pred = 0, loss = 0, n = 0, epoch = rec.epoch } end
+      run.att = run.att + (rec.att or 0) * accum
+      run.rep = run.rep + (rec.rep or 0) * accum
+      run.pred = run.pred + (rec.pred or 0) * accum
+      run.loss = run.loss + rec.loss * accum
+      run.n = run.n + accum
+    end or nil,
     save_best = function(m, _, trn)
       TD.save_model(m, o.output_dir, tok, not regression and labels or nil)
       if mm_dev then
@@ -409,9 +434,10 @@ local function main(args)
     tr.optimizer = rt.optim.bertadam(student, { lr = o.learning_rate, schedule = "warmup_linear",
                                                 warmup = o.warmup_proportion, total_steps = T, weight_decay = wd })
   end
-  local summary = tr:fit()
+  local summary   -- --bf16: the training GEMMs in bf16 (retort departure)
+  if o.bf16 then summary = rt.autocast("bf16", function() return tr:fit() end) else summary = tr:fit() end
   if summary.stopped == "nonfinite" then error("task_distill: " .. tostring(summary.error), 0) end
-  if stage == 1 then TD.save_model(student, o.output_dir, tok, not regression and labels or nil) end
+  if stage == 1 and main_rank then TD.save_model(student, o.output_dir, tok, not regression and labels or nil) end
   local final = tr.last_eval or {}
   if stage == 2 then
     say(o, "task_distill stage 2 %s: best dev %s = %.4f at step %s (%d steps); student in %s", task, metric,

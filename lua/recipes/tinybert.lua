@@ -66,6 +66,7 @@ local SPEC = {
   { "mlm_epochs", 20, "epochs of the small MLM trained here (augmentation / general-distillation teacher)", type = "int" },
   { "aug_stage1_epochs", 2, "stage 1 epochs on the augmented set", type = "int" },
   { "aug_stage2_epochs", 2, "stage 2 epochs on the augmented set", type = "int" },
+  { "direct_baseline", false, "also run (b), the student fine-tuned directly without a teacher (part of --compare)", type = "bool" },
   { "compare", false, "also run (b) the student fine-tuned directly, (c) without augmentation, "
     .. "(d) stage 2 only", type = "bool" },
   { "pad_to_longest", true, "pad batches to their longest example (CPU time; see task_distill --help)", type = "bool" },
@@ -485,7 +486,7 @@ local function main(args)
 
   -- comparisons -----------------------------------------------------------------
   local cmp = {}
-  if o.compare then
+  if o.compare or o.direct_baseline then
     local ddir = out .. "/direct"
     local rb = stage(ddir, "(b) the student architecture fine-tuned directly, no distillation", function()
       local r = run_recipe("finetune.lua", { "--model_dir", student0, "--task", task, "--data_dir", data_dir,
@@ -497,6 +498,8 @@ local function main(args)
       return { best = r["best_" .. metric] }
     end)
     cmp[#cmp + 1] = { "(b) fine-tuned directly", rb.best }
+  end
+  if o.compare then
     if aug then
       local _, rc = distill(out .. "/noaug_stage1", out .. "/noaug_stage2", student0, false, false)
       cmp[#cmp + 1] = { "(c) distilled without augmentation", rc.best }

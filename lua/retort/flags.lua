@@ -71,7 +71,7 @@ end
 
 --- flags.check_output_dir(dir, {resume=false, overwrite=false}): the HF Trainer's rule:
 --- a flag error when dir exists and is not empty, unless resume or overwrite is set.
-function flags.check_output_dir(dir, o)
+local function check_output_dir(dir, o)
   o = o or {}
   if dir == nil or o.resume or o.overwrite then return end
   local K = sys()
@@ -85,6 +85,12 @@ function flags.check_output_dir(dir, o)
     flags.error(string.format("--output_dir %s already exists and is not empty; use --overwrite_output_dir "
       .. "to write into it or --resume to continue from its newest checkpoint", dir))
   end
+end
+function flags.check_output_dir(dir, o)
+  check_output_dir(dir, o)
+  -- under mpirun: no rank writes into dir before every rank has checked it
+  local d = rawget(require("retort"), "dist")
+  if d and d.size() > 1 then d.barrier() end
 end
 
 local function is_bool_word(s) local l = s:lower(); return TRUE[l] or FALSE[l] end
@@ -218,6 +224,12 @@ function flags.script(prog, main, ...)
   end, args)
   if ok then return res end
   if not as_script then error(res, 0) end
+  -- under mpirun: print this rank's message and end every rank (MPI_Abort), not a hang
+  local d = rawget(require("retort"), "dist")
+  if d and d.size() > 1 then
+    local m = getmetatable(res) == Failure and tostring(res.msg) or tostring(res)
+    d.abort(m, getmetatable(res) == FlagError and 2 or 1)
+  end
   if getmetatable(res) == Failure then
     if not res.reported then io.stderr:write(tostring(res.msg), "\n") end
     os.exit(1)

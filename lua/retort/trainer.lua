@@ -28,6 +28,12 @@
 -- stopping and log.jsonl lines as an uninterrupted run. Checkpoints are written with
 -- `save_model(model, dir, trainer)` (default: model:save), so with rt.model they hold
 -- config.json and weights and load with rt.model.load.
+--
+-- Under `mpirun -np N` (rt.dist.size() > 1) it trains data-parallel: see
+-- retort.data_parallel (weights broadcast from rank 0, every rank its shard of the
+-- common shuffle, gradients averaged per optimizer step, rank 0 logs and saves).
+-- `data_parallel = false` keeps every rank on its own; `bucket_bytes` sizes the
+-- gradient fusion buffer (default 64 MiB).
 local rt = require "retort"
 local log = require "retort.log"
 local progress = require "retort.progress"
@@ -155,6 +161,7 @@ function Trainer.new(o)
   self.best, self.best_step, self.bad_evals = nil, nil, 0
   self.evals = {}
   self.stats = { step_s = 0, compute_s = 0, steps = 0 }
+  self.dist = require("retort.data_parallel").new(o)   -- nil with one process
   return self
 end
 
@@ -180,6 +187,11 @@ end
 function Trainer:get_batch(epoch, i)
   if self.train_batches then
     if self._tb_epoch ~= epoch then self._tb_epoch, self._tb = epoch, self.train_batches(epoch) end
+    if self.dist then   -- this rank's rows of the batch (nil: none)
+      local b, w = self.dist:slice_batch(self._tb[i])
+      self._dp_weight = w
+      return b
+    end
     return self._tb[i]
   end
   if self._perm_epoch ~= epoch then
@@ -189,7 +201,14 @@ function Trainer:get_batch(epoch, i)
   local list = {}
   local a = (i - 1) * self.batch_size + 1
   local b = math.min(i * self.batch_size, #self.train)
-  for j = a, b do list[#list + 1] = self.train[self._perm and self._perm[j] or j] end
+  if self.dist then   -- this rank's share; nil when it has no example of this batch
+    local pos, w = self.dist:shard(a, b)
+    self._dp_weight = w
+    if #pos == 0 then return nil end
+    for _, j in ipairs(pos) do list[#list + 1] = self.train[self._perm and self._perm[j] or j] end
+  else
+    for j = a, b do list[#list + 1] = self.train[self._perm and self._perm[j] or j] end
+  end
   if self.collate then return self.collate(list) end
   return list
 end
@@ -217,6 +236,10 @@ end
 --- tr:save_checkpoint() -> directory written (<output_dir>/checkpoint-<step>).
 function Trainer:save_checkpoint()
   local out = assert(self.output_dir, "save_checkpoint: no output_dir")
+  if self.dist and self.dist.rank ~= 0 then      -- rank 0 alone writes
+    self.last_checkpoint = string.format("%s/checkpoint-%d", out, self.step)
+    return self.last_checkpoint
+  end
   K.mkdir(out)
   local final = string.format("%s/checkpoint-%d", out, self.step)
   local tmp = final .. ".tmp"
@@ -298,7 +321,9 @@ function Trainer:evaluate()
   local fn = type(ev) == "function" and ev or ev.fn
   if self.model.eval then self.model:eval() end
   local t0 = K.now()
-  local res = fn(self.model, self)
+  local res
+  if self.dist then res = self.dist:eval_on_root(fn, self.model, self)   -- rank 0 evaluates
+  else res = fn(self.model, self) end
   if self.model.train then self.model:train() end
   local rec = { step = self.step, epoch = self.epoch, split = (type(ev) == "table" and ev.name) or "dev",
                 eval_s = K.now() - t0 }
@@ -311,7 +336,7 @@ function Trainer:evaluate()
     local v = res and res[key]
     if self:better(v) then
       self.best, self.best_step, self.bad_evals = v, self.step, 0
-      if self.output_dir and self.save_best ~= false then
+      if self.output_dir and self.save_best ~= false and not (self.dist and self.dist.rank ~= 0) then
         local dir = self.output_dir .. "/best"
         if type(self.save_best) == "function" then self.save_best(self.model, dir, self)
         else (self.save_model or Trainer.save_model)(self.model, dir, self) end
@@ -345,7 +370,10 @@ function Trainer:train_step(nb)
   local compute = 0
   for _ = 1, accum do
     self.batch_pos = self.batch_pos + 1
+    self._dp_weight = nil
     local batch = self:get_batch(self.epoch, self.batch_pos)
+    if batch == nil and self.dist then goto next_micro end   -- data parallel: no example on this rank
+    do
     local c0 = K.now()
     local loss, terms, ntokens, nexamples = self.step_fn(model, batch, self)
     local lv = num(loss)
@@ -354,13 +382,19 @@ function Trainer:train_step(nb)
         tostring(lv), self.step + 1, self.epoch, self.batch_pos) })
     end
     if accum > 1 then loss = loss * (1 / accum) end
+    local w = self._dp_weight   -- data parallel with unequal shards: this rank's share
+    if w and w ~= 1 then loss = loss * w; lv = lv * w end
     loss:backward()
     compute = compute + (K.now() - c0)
     loss_sum = loss_sum + lv
-    for k, v in pairs(terms or {}) do terms_sum[k] = (terms_sum[k] or 0) + num(v) end
+    for k, v in pairs(terms or {}) do terms_sum[k] = (terms_sum[k] or 0) + num(v) * (w or 1) end
     ntok = ntok + (ntokens or 0)
     nex = nex + (nexamples or (type(batch) == "table" and batch.size) or 0)
+    end
+    ::next_micro::
   end
+  -- data parallel: average the gradients (the step's only gradient sync) and the metrics
+  if self.dist then loss_sum, terms_sum, ntok, nex = self.dist:reduce_step(self, loss_sum, terms_sum, ntok, nex) end
   local lr = opt:get_lr()
   local c1 = K.now()
   self._in_opt_step = true
@@ -383,6 +417,7 @@ function Trainer:train_step(nb)
   if nex > 0 then rec.examples_per_s = nex / dt end
   local live, peak = memory_mb()
   rec.mem_mb, rec.peak_mem_mb = live, peak
+  if self.dist then rec.comm_s, rec.ranks = self.dist.comm_s, self.dist.size end
   self._compute = compute
   return rec
 end
@@ -423,10 +458,13 @@ end
 --- stopped: "done", "max_steps", "early_stopping", "interrupted" or "nonfinite".
 function Trainer:fit()
   local main_thread = coroutine.running()
-  if self.output_dir then K.mkdir(self.output_dir) end
+  local dp = self.dist
+  if dp and dp.rank ~= 0 then self.progress = false end   -- rank 0 alone shows and logs
+  if self.output_dir and not (dp and dp.rank ~= 0) then K.mkdir(self.output_dir) end
   if self.resume then
     local dir = type(self.resume) == "string" and self.resume or
       (self.output_dir and Trainer.latest_checkpoint(self.output_dir))
+    if dp then dir = dp:broadcast_string(dir or ""); if dir == "" then dir = nil end end   -- rank 0's choice
     if dir then
       self:load_checkpoint(dir)
       if self.progress ~= false then io.stderr:write(string.format("resuming from %s (step %d)\n", dir, self.step)) end
@@ -434,9 +472,11 @@ function Trainer:fit()
       io.stderr:write(string.format("resume: no checkpoint in %s; starting at step 0\n", tostring(self.output_dir)))
     end
   end
+  if dp then dp:check(self); dp:broadcast_params(self.model); dp:fold_rng() end
   local total = self:total_steps()
   local log_path = self.log_file
   if log_path == nil and self.output_dir then log_path = self.output_dir .. "/log.jsonl" end
+  if dp and dp.rank ~= 0 then log_path = nil end
   if log_path then
     if self.resumed_from then truncate_log(log_path, self.step) end
     self.writer = log.jsonl(log_path, { append = self.resumed_from ~= nil })

@@ -5,8 +5,12 @@
 --   infer32 = batch 32 x seq 128 inference throughput,
 --   train   = batch 32 x seq 128 training step: forward (MLM head over all tokens) +
 --             backward + AdamW (rt.optim.adamw),
--- each in its own process so the peak RSS (VmHWM) is its own.
+-- each in its own process so the peak RSS (VmHWM) is its own. --precs fp32,bf16,int8 picks
+-- the precisions: inference runs m:infer after m:to(prec) (fp32 = prepacked weights), the
+-- training step runs under rt.autocast for bf16 (int8 has no training row); tiny
+-- (2L-128H) is for checking the scripts quickly.
 --   build/retort scripts/bench/models.lua --threads 2 [--models a,b] [--modes infer1,train]
+--                [--precs fp32,bf16,int8] [--seq 128]
 local rt = rt or require "retort"
 
 local MODELS = {
@@ -19,18 +23,21 @@ local MODELS = {
   ["tinybert4"] = {vocab_size = 30522, hidden_size = 312, num_hidden_layers = 4, num_attention_heads = 12,
                    intermediate_size = 1200},
 }
+MODELS["tiny"] = {vocab_size = 1000, hidden_size = 128, num_hidden_layers = 2, num_attention_heads = 2,
+                  intermediate_size = 512}
 local ORDER = {"bert-base", "nezha-base", "tinybert6", "tinybert4"}
-local SEQ = 128
 
-local opts = {threads = 2, models = table.concat(ORDER, ","), modes = "infer1,infer32,train"}
+local opts = {threads = 2, models = table.concat(ORDER, ","), modes = "infer1,infer32,train", precs = "fp32",
+              seq = 128}
 local i = 1
 while arg and arg[i] do
   local k = arg[i]:match("^%-%-(.+)")
-  if k == "one" then opts.one = {arg[i + 1], arg[i + 2]}; i = i + 3
+  if k == "one" then opts.one = {arg[i + 1], arg[i + 2], arg[i + 3]}; i = i + 4
   elseif k then opts[k] = arg[i + 1]; i = i + 2
   else i = i + 1 end
 end
 opts.threads = tonumber(opts.threads)
+local SEQ = tonumber(opts.seq)
 if rt.set_threads then rt.set_threads(opts.threads) end
 
 local function peak_rss_mb()
@@ -46,7 +53,7 @@ end
 
 local function now() return rt._bench.now() end
 
-local function run_one(name, mode)
+local function run_one(name, mode, prec)
   local c = {}
   for k, v in pairs(MODELS[name]) do c[k] = v end
   c.heads = mode == "train" and {"mlm"} or {}
@@ -59,12 +66,13 @@ local function run_one(name, mode)
   local ms
   if mode ~= "train" then
     m:eval()
+    m:to(prec)
     local reps = mode == "infer1" and 20 or 3
-    for _ = 1, (mode == "infer1" and 2 or 1) do rt.no_grad(function() return m:forward(x) end) end
+    for _ = 1, (mode == "infer1" and 2 or 1) do m:infer(x) end
     local ts = {}
     for r = 1, reps do
       local t0 = now()
-      rt.no_grad(function() m:forward(x) end)
+      m:infer(x)
       ts[r] = now() - t0
       collectgarbage()
     end
@@ -76,6 +84,7 @@ local function run_one(name, mode)
     local opt = rt.optim.adamw(m, {lr = 1e-4, weight_decay = 0.01})
     local steps = name == "tinybert4" and 3 or 2
     local total = 0
+    local ac <close> = prec == "bf16" and rt.autocast("bf16") or nil
     for s = 0, steps do
       local t0 = now()
       local out = m:forward(x)
@@ -88,19 +97,24 @@ local function run_one(name, mode)
     end
     ms = total / steps * 1e3
   end
-  print(string.format("bench model_%s impl=retort model=%s batch=%d seq=%d threads=%d ms=%.1f tok_per_s=%.0f peak_rss_mb=%.0f",
-    mode, name, B, SEQ, opts.threads, ms, B * SEQ / (ms / 1e3), peak_rss_mb()))
+  print(string.format("bench model_%s impl=retort model=%s prec=%s batch=%d seq=%d threads=%d ms=%.1f tok_per_s=%.0f peak_rss_mb=%.0f",
+    mode, name, prec, B, SEQ, opts.threads, ms, B * SEQ / (ms / 1e3), peak_rss_mb()))
   io.stdout:flush()
 end
 
 if opts.one then
-  run_one(opts.one[1], opts.one[2])
+  run_one(opts.one[1], opts.one[2], opts.one[3] or "fp32")
 else
   local bin = os.getenv("RETORT_BIN") or (arg and arg[-1]) or "build/retort"
   local script = arg and arg[0] or "scripts/bench/models.lua"
   for name in opts.models:gmatch("[^,]+") do
     for mode in opts.modes:gmatch("[^,]+") do
-      os.execute(string.format("%s %s --threads %d --one %s %s", bin, script, opts.threads, name, mode))
+      for prec in opts.precs:gmatch("[^,]+") do
+        if not (mode == "train" and prec == "int8") then
+          os.execute(string.format("%s %s --threads %d --seq %d --one %s %s %s", bin, script, opts.threads, SEQ,
+                                   name, mode, prec))
+        end
+      end
     end
   end
 end

@@ -7,7 +7,10 @@ torch.inference_mode). Each (model, mode) runs in its own process so that the pe
 RSS (VmHWM) belongs to it alone.
 
   /usr/bin/python3 scripts/bench/models.py --threads 2 [--models bert-base,...] [--modes infer1,infer32,train]
-prints  bench model_<mode> impl=pytorch model=... ms=... peak_rss_mb=...
+                  [--precs fp32,bf16] [--seq 128]
+prints  bench model_<mode> impl=pytorch model=... prec=... ms=... peak_rss_mb=...
+bf16 = torch.autocast("cpu", dtype=torch.bfloat16) around the forward (and the
+training step's forward, as the PyTorch docs advise).
 """
 import argparse
 import os
@@ -27,6 +30,8 @@ MODELS = {
     "tinybert4": dict(vocab_size=30522, hidden_size=312, num_hidden_layers=4, num_attention_heads=12,
                       intermediate_size=1200),
 }
+MODELS["tiny"] = dict(vocab_size=1000, hidden_size=128, num_hidden_layers=2, num_attention_heads=2,
+                      intermediate_size=512)
 SEQ = 128
 
 
@@ -38,8 +43,10 @@ def peak_rss_mb():
     return -1.0
 
 
-def run_one(name, mode, threads):
+def run_one(name, mode, threads, prec="fp32"):
+    import contextlib
     import torch
+    ac = (lambda: torch.autocast("cpu", dtype=torch.bfloat16)) if prec == "bf16" else contextlib.nullcontext
     sys.path.insert(0, os.path.join(HERE, "..", "golden"))
     import models as ref
     torch.set_num_threads(threads)
@@ -63,7 +70,7 @@ def run_one(name, mode, threads):
     if mode.startswith("infer"):
         m.eval()
         reps = 20 if mode == "infer1" else 3
-        with torch.inference_mode():
+        with torch.inference_mode(), ac():
             for _ in range(2 if mode == "infer1" else 1):
                 m(ids, tt, mask)
             ts = []
@@ -82,9 +89,10 @@ def run_one(name, mode, threads):
         ts = []
         for i in range(steps + 1):
             t0 = time.perf_counter()
-            out = m(ids, tt, mask)
-            loss = torch.nn.functional.cross_entropy(out["mlm_logits"].reshape(-1, c["vocab_size"]),
-                                                     labels.reshape(-1))
+            with ac():
+                out = m(ids, tt, mask)
+                loss = torch.nn.functional.cross_entropy(out["mlm_logits"].reshape(-1, c["vocab_size"]).float(),
+                                                         labels.reshape(-1))
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -93,7 +101,7 @@ def run_one(name, mode, threads):
                 ts.append(time.perf_counter() - t0)
         ms = sum(ts) / len(ts) * 1e3
         extra = f"tok_per_s={B * SEQ / (ms / 1e3):.0f}"
-    print(f"bench model_{mode} impl=pytorch model={name} batch={B} seq={SEQ} threads={threads} "
+    print(f"bench model_{mode} impl=pytorch model={name} prec={prec} batch={B} seq={SEQ} threads={threads} "
           f"ms={ms:.1f} {extra} peak_rss_mb={peak_rss_mb():.0f}", flush=True)
 
 
@@ -102,15 +110,20 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--models", default=",".join(MODELS))
     ap.add_argument("--modes", default="infer1,infer32,train")
-    ap.add_argument("--one", nargs=2, metavar=("MODEL", "MODE"))
+    ap.add_argument("--precs", default="fp32")
+    ap.add_argument("--seq", type=int, default=128)
+    ap.add_argument("--one", nargs=3, metavar=("MODEL", "MODE", "PREC"))
     a = ap.parse_args()
+    global SEQ
+    SEQ = a.seq
     if a.one:
-        run_one(a.one[0], a.one[1], a.threads)
+        run_one(a.one[0], a.one[1], a.threads, a.one[2])
         return
     for name in a.models.split(","):
         for mode in a.modes.split(","):
-            subprocess.run([sys.executable, os.path.abspath(__file__), "--threads", str(a.threads),
-                            "--one", name, mode], check=False)
+            for prec in a.precs.split(","):
+                subprocess.run([sys.executable, os.path.abspath(__file__), "--threads", str(a.threads),
+                                "--seq", str(a.seq), "--one", name, mode, prec], check=False)
 
 
 if __name__ == "__main__":

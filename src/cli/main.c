@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "cli.h"
+#include "../dist/dist.h"
 
 static const char *progname = "retort";
 
@@ -41,6 +42,8 @@ static void print_version(void) {
 static int report(lua_State *L, int st) {
     if (st != LUA_OK) {
         const char *msg = cli_error_string(L, -1);
+        /* under mpirun: print the rank with the message and end every rank */
+        if (rt_dist_size() > 1) rt_dist_abort(msg, 1);
         fflush(stdout);
         fprintf(stderr, "%s: %s\n", progname, msg);
         fflush(stderr);

@@ -419,3 +419,16 @@ void rt_k_add_rows_f32(float *y, const float *b, int64_t rows, int64_t n) {
         for (int64_t c = 0; c < n; c++) o[c] += b[c];
     }
 }
+
+void rt_k_cat_bytes(char *out, const char *const *in, const int64_t *chunk, int n, int64_t outer) {
+    int64_t row = 0;
+    for (int k = 0; k < n; k++) row += chunk[k];
+#pragma omp parallel for schedule(static) if (outer * row > 4 * RT_PAR_MIN && outer > 1)
+    for (int64_t o = 0; o < outer; o++) {
+        char *d = out + o * row;
+        for (int k = 0; k < n; k++) {
+            if (chunk[k]) memcpy(d, in[k] + o * chunk[k], (size_t)chunk[k]);
+            d += chunk[k];
+        }
+    }
+}

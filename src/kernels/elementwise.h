@@ -56,6 +56,10 @@ void rt_k_where(void *out, const int64_t *os, rt_dtype dt, const void *cond, rt_
 /* out = clamp(a, lo, hi) f32 contiguous (NAN = no bound). */
 void rt_k_clamp_f32(float *out, const float *a, int64_t n, float lo, float hi);
 
+/* Concatenation of contiguous inputs viewed as [outer, chunk[k] bytes]: out row o
+ * = in[0] row o | in[1] row o | ...; parallel over rows for large sizes. */
+void rt_k_cat_bytes(char *out, const char *const *in, const int64_t *chunk, int n, int64_t outer);
+
 /* Contiguous helpers. y[n] += x[n] (gradient accumulation). */
 void rt_k_acc_f32(float *y, const float *x, int64_t n);
 /* y[rows, n] += b[n] on every row (a bias). */

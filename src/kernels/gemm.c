@@ -7,6 +7,7 @@
 #include <string.h>
 #include <omp.h>
 #include "vmath.h"
+#include "lowp.h"
 
 void openblas_set_num_threads(int n);   /* from libopenblas (OpenMP build) */
 
@@ -33,9 +34,23 @@ static void scale_c(int64_t M, int64_t N, float beta, float *C, int64_t ldc) {
     }
 }
 
+static bool autocast_bf16;
+void rt_gemm_set_autocast_bf16(bool on) { autocast_bf16 = on; }
+bool rt_gemm_autocast_bf16(void) { return autocast_bf16; }
+
 void rt_sgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha,
               const float *A, int64_t lda, const float *B, int64_t ldb,
               float beta, float *C, int64_t ldc) {
+    if (autocast_bf16 && !omp_in_parallel()) {
+        rt_sgemm_bf16(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        return;
+    }
+    rt_sgemm_f32(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+void rt_sgemm_f32(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha,
+                  const float *A, int64_t lda, const float *B, int64_t ldb,
+                  float beta, float *C, int64_t ldc) {
     if (M == 0 || N == 0) return;
     if (K == 0 || alpha == 0.0f) { scale_c(M, N, beta, C, ldc); return; }
     /* BLAS requires lda >= max(1, cols); a leading dim is irrelevant when the
@@ -46,6 +61,12 @@ void rt_sgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha,
     if (ldc < N) ldc = N;
     rt_sgemm_raw_blas(ta, tb, (int)M, (int)N, (int)K, alpha, A, (int)lda, B, (int)ldb,
                       beta, C, (int)ldc);
+}
+
+void rt_sgemm_serial(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha,
+                     const float *A, int64_t lda, const float *B, int64_t ldb,
+                     float beta, float *C, int64_t ldc) {
+    rt_sgemm_f32(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);   /* see gemm.h */
 }
 
 void rt_sgemm_strided(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha,

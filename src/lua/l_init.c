@@ -19,6 +19,8 @@ int rtl_open_retort(lua_State *L) {
     rtl_open_pregen(L, rt);
     rtl_open_optim(L, rt);
     rtl_open_augment(L, rt);
+    rtl_open_lowp(L, rt);
+    rtl_open_dist(L, rt);
     return 1;
 }
 

@@ -198,24 +198,40 @@ static void push_list(lua_State *L, rt_tensor **ts, int n) {
     for (int i = 0; i < n; i++) { push_owned(L, &ts[i]); lua_rawseti(L, -2, i + 1); }
 }
 
+/* Reads the input table at index 2 into in (boxes pushed above the stack top). */
+static void read_input(lua_State *L, rt_model *m, rt_model_input *in) {
+    luaL_checktype(L, 2, LUA_TTABLE);
+    memset(in, 0, sizeof *in);
+    in->input_ids = opt_tensor(L, 2, "input_ids", RT_I64);
+    in->token_type_ids = opt_tensor(L, 2, "token_type_ids", RT_I64);
+    in->attention_mask = opt_tensor(L, 2, "attention_mask", RT_I64);
+    in->mlm_positions = opt_tensor(L, 2, "mlm_positions", RT_I64);
+    in->labels = opt_tensor(L, 2, "labels", m->cfg.regression ? RT_F32 : RT_I64);
+    in->mlm_labels = opt_tensor(L, 2, "mlm_labels", RT_I64);
+    in->nsp_labels = opt_tensor(L, 2, "nsp_labels", RT_I64);
+    if (!in->nsp_labels) in->nsp_labels = opt_tensor(L, 2, "next_sentence_label", RT_I64);
+    in->start_positions = opt_tensor(L, 2, "start_positions", RT_I64);
+    in->end_positions = opt_tensor(L, 2, "end_positions", RT_I64);
+    in->output_probs = opt_bool(L, 2, "output_probs", false);
+    in->no_fit = !opt_bool(L, 2, "output_fit", true);
+}
+
+/* The head outputs and loss of o into the table on top. */
+static void push_heads(lua_State *L, rt_model_output *o) {
+    push_owned(L, &o->pooled); lua_setfield(L, -2, "pooled");
+    push_owned(L, &o->logits); lua_setfield(L, -2, "logits");
+    push_owned(L, &o->mlm_logits); lua_setfield(L, -2, "mlm_logits");
+    push_owned(L, &o->nsp_logits); lua_setfield(L, -2, "nsp_logits");
+    push_owned(L, &o->start_logits); lua_setfield(L, -2, "start_logits");
+    push_owned(L, &o->end_logits); lua_setfield(L, -2, "end_logits");
+    push_owned(L, &o->loss); lua_setfield(L, -2, "loss");
+}
+
 static int model_forward(lua_State *L) {
     rt_model *m = check_model(L, 1);
-    luaL_checktype(L, 2, LUA_TTABLE);
     rt_model_input in;
-    memset(&in, 0, sizeof in);
     int base = lua_gettop(L);   /* the input tensors' boxes go above */
-    in.input_ids = opt_tensor(L, 2, "input_ids", RT_I64);
-    in.token_type_ids = opt_tensor(L, 2, "token_type_ids", RT_I64);
-    in.attention_mask = opt_tensor(L, 2, "attention_mask", RT_I64);
-    in.mlm_positions = opt_tensor(L, 2, "mlm_positions", RT_I64);
-    in.labels = opt_tensor(L, 2, "labels", m->cfg.regression ? RT_F32 : RT_I64);
-    in.mlm_labels = opt_tensor(L, 2, "mlm_labels", RT_I64);
-    in.nsp_labels = opt_tensor(L, 2, "nsp_labels", RT_I64);
-    if (!in.nsp_labels) in.nsp_labels = opt_tensor(L, 2, "next_sentence_label", RT_I64);
-    in.start_positions = opt_tensor(L, 2, "start_positions", RT_I64);
-    in.end_positions = opt_tensor(L, 2, "end_positions", RT_I64);
-    in.output_probs = opt_bool(L, 2, "output_probs", false);
-    in.no_fit = !opt_bool(L, 2, "output_fit", true);
+    read_input(L, m, &in);
     rt_model_output o;
     rt_status st = in.input_ids ? rt_model_forward(m, &in, &o)
                                 : rt_errorf(RT_EINVAL, "forward: input_ids is required");
@@ -231,15 +247,53 @@ static int model_forward(lua_State *L) {
     push_list(L, o.att, L1); lua_setfield(L, -2, "attentions");
     if (o.probs) { push_list(L, o.probs, L1); lua_setfield(L, -2, "probs"); }
     if (o.fit) { push_list(L, o.fit, L1 + 1); lua_setfield(L, -2, "fit_hidden_states"); }
-    push_owned(L, &o.pooled); lua_setfield(L, -2, "pooled");
-    push_owned(L, &o.logits); lua_setfield(L, -2, "logits");
-    push_owned(L, &o.mlm_logits); lua_setfield(L, -2, "mlm_logits");
-    push_owned(L, &o.nsp_logits); lua_setfield(L, -2, "nsp_logits");
-    push_owned(L, &o.start_logits); lua_setfield(L, -2, "start_logits");
-    push_owned(L, &o.end_logits); lua_setfield(L, -2, "end_logits");
-    push_owned(L, &o.loss); lua_setfield(L, -2, "loss");
+    push_heads(L, &o);
     rt_model_output_free(&o);
     return 1;
+}
+
+static int model_infer(lua_State *L) {
+    rt_model *m = check_model(L, 1);
+    rt_model_input in;
+    int base = lua_gettop(L);
+    read_input(L, m, &in);
+    rt_model_output o;
+    rt_status st = in.input_ids ? rt_model_infer(m, &in, &o) : rt_errorf(RT_EINVAL, "infer: input_ids is required");
+    close_boxes(L, base);
+    if (st) return rtl_error(L);
+    lua_createtable(L, 0, 9);
+    push_owned(L, &o.hidden[o.n_layers]); lua_setfield(L, -2, "last_hidden_state");
+    push_heads(L, &o);
+    rt_model_output_free(&o);
+    return 1;
+}
+
+static int model_to(lua_State *L) {
+    rt_model *m = check_model(L, 1);
+    const char *s = luaL_optstring(L, 2, "live");
+    rt_prec p;
+    if (!strcmp(s, "live")) p = RT_PREC_LIVE;
+    else if (!strcmp(s, "bf16") || !strcmp(s, "bfloat16")) p = RT_PREC_BF16;
+    else if (!strcmp(s, "fp32") || !strcmp(s, "f32") || !strcmp(s, "float32")) p = RT_PREC_F32;
+    else if (!strcmp(s, "int8")) p = RT_PREC_INT8;
+    else return luaL_error(L, "to: precision must be \"fp32\", \"bf16\", \"int8\" or \"live\" (got \"%s\")", s);
+    if (rt_model_set_precision(m, p)) return rtl_error(L);
+    lua_settop(L, 1);
+    return 1;
+}
+
+static int model_quantize(lua_State *L) {
+    rt_model *m = check_model(L, 1);
+    if (rt_model_set_precision(m, RT_PREC_INT8)) return rtl_error(L);
+    lua_settop(L, 1);
+    return 1;
+}
+
+static int model_precision(lua_State *L) {
+    rt_model *m = check_model(L, 1);
+    lua_pushstring(L, rt_prec_name(rt_model_precision(m)));
+    lua_pushboolean(L, rt_model_precision_native(m));
+    return 2;
 }
 
 /* ------------------------------------------------------------------ parameters */
@@ -543,6 +597,27 @@ static const rtl_reg methods[] = {
      "  start_logits / end_logits (qa), fit_hidden_states[1..L+1] (TinyBERT fit_dense), and loss\n"
      "  (sum of the head losses whose labels were given; -100 labels are ignored).\n"
      "Dropout is active after m:train(), off after m:eval(). Also callable as m{...}."},
+    {"infer", model_infer,
+     "m:infer{input_ids=, token_type_ids=, attention_mask=, mlm_positions=, labels=, ...}\n"
+     "The inference-only path: no autograd nodes (whatever the grad mode), dropout off, activations\n"
+     "reused across calls, one thread team per layer, bias+GELU and bias+residual+LayerNorm fused;\n"
+     "in the precision set by m:to / m:quantize. Returns last_hidden_state, pooled, logits,\n"
+     "mlm_logits, nsp_logits, start_logits, end_logits, loss (no hidden_states / attentions).\n"
+     "In fp32 it matches m:forward in eval mode within float rounding."},
+    {"to", model_to,
+     "m:to(\"bf16\" | \"int8\" | \"fp32\" | \"live\") -> m: the precision of the encoder's linear layers\n"
+     "in m:infer. fp32: the weights prepacked for the AVX-512 kernel (no per-call packing);\n"
+     "bf16: bf16 inputs, fp32 accumulation (AVX512-BF16 when the CPU has it, else an emulation\n"
+     "with the same rounding); int8: see m:quantize; live (also m:to()): no packed copy, the live\n"
+     "fp32 weights through the BLAS on every call (the default). The fp32 parameters stay the\n"
+     "master copy (m:forward and training are unchanged); a packed copy is made from the weights\n"
+     "as they are now: call m:to again after changing them."},
+    {"quantize", model_quantize,
+     "m:quantize() -> m: int8 inference (m:infer): per-channel symmetric int8 weights, dynamic\n"
+     "per-row int8 activations, exact int32 sums (AVX512-VNNI vpdpbusd when present, else a\n"
+     "portable loop with the same results). Same as m:to(\"int8\")."},
+    {"precision", model_precision,
+     "m:precision() -> \"live\" | \"fp32\" | \"bf16\" | \"int8\", native (false when emulated)."},
     {"named_parameters", model_named_parameters,
      "m:named_parameters() -> {name = tensor}: the live parameters (requires_grad), named like the\n"
      "PyTorch state_dict (bert.encoder.layer.0.attention.self.query.weight, ...)."},
@@ -613,7 +688,7 @@ void rtl_open_model(lua_State *L, int rt) {
     lua_pushcfunction(L, model_call); lua_setfield(L, -2, "__call");
     lua_pushstring(L, "Model"); lua_setfield(L, -2, "__name");
     rtl_doc(L, -1, "Model", "A BERT / NEZHA / TinyBERT model (rt.model.new / rt.model.load). Methods: forward, "
-            "named_parameters, parameters, parameter_names, num_parameters, zero_grad, train, eval, save; "
+            "infer, to, quantize, precision, named_parameters, parameters, parameter_names, num_parameters, zero_grad, train, eval, save; "
             "field m.config (table).");
     lua_pop(L, 1);
     lua_newtable(L);

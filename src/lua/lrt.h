@@ -62,8 +62,10 @@ void rtl_open_optim(lua_State *L, int rt);     /* rt._optim kernels */
 void rtl_open_sys(lua_State *L, int rt);       /* rt.sys: files, directories, clock */
 /* Add the deprecated rt._optim aliases of rt.sys functions to the table at index t. */
 void rtl_sys_aliases(lua_State *L, int t);
+void rtl_open_lowp(lua_State *L, int rt);      /* rt.autocast, rt.cpu */
 void rtl_open_augment(lua_State *L, int rt);   /* rt._augment (GloVe, top-k) */
 void rtl_open_help(lua_State *L, int rt);      /* rt.doc, help */
+void rtl_open_dist(lua_State *L, int rt);      /* rt.dist: ranks and collectives (MPI) */
 
 /* Build the whole `rt` table (all modules) and leave it on the stack. Used by
  * the `retort.core` preload and by tests. */

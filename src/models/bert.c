@@ -156,6 +156,7 @@ void rt_model_free(rt_model *m) {
     rt_release(m->rel_table);
     rt_release(m->rel_cache);
     free(m->vocab_path);
+    rt_infer_free(m);
     rt_config_free(&m->cfg);
     free(m);
 }

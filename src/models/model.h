@@ -98,6 +98,7 @@ typedef struct rt_model {
     int nparams;
     rt_param *params;                   /* in PyTorch registration order */
     char *vocab_path;                   /* vocab.txt beside the checkpoint, or NULL */
+    struct rt_infer *infer;             /* inference path state (infer.c), NULL until used */
 } rt_model;
 
 /* Build with random init (normal(0, initializer_range), biases 0, LayerNorm 1/0)
@@ -142,6 +143,30 @@ typedef struct {
 
 rt_status rt_model_forward(rt_model *m, const rt_model_input *in, rt_model_output *out);
 void rt_model_output_free(rt_model_output *o);
+
+/* --- infer.c: the inference-only path (no graph, reused activations) ---
+ * Same weights and the same arithmetic as rt_model_forward in eval mode
+ * (within float rounding); one OpenMP parallel region per layer, GEMM columns
+ * split across threads with bias+GELU and bias+residual+LayerNorm fused after
+ * them, attention one (sequence, head) per task. Precision of the encoder's
+ * linear layers: fp32, bf16 (bf16 inputs, fp32 accumulation; LayerNorm,
+ * softmax and the heads stay fp32) or int8 (dynamic per-row activations,
+ * per-channel weights). Setting a precision packs the weights as they are
+ * (fp32 too: prepacked panels, no per-call packing): set it again after
+ * changing them. RT_PREC_LIVE (the default) drops the packed copies and reads
+ * the live fp32 weights through the BLAS on every call. */
+typedef enum { RT_PREC_F32 = 0, RT_PREC_BF16, RT_PREC_INT8, RT_PREC_LIVE } rt_prec;
+rt_status rt_model_set_precision(rt_model *m, rt_prec p);
+rt_prec rt_model_precision(const rt_model *m);
+const char *rt_prec_name(rt_prec p);
+/* True when the bf16 / int8 GEMMs run on native instructions (else emulated). */
+bool rt_model_precision_native(const rt_model *m);
+/* in: input_ids, token_type_ids, attention_mask, mlm_positions (labels allowed:
+ * losses as rt_model_forward). out: hidden[L] only (= last hidden state
+ * [B,S,H]), pooled and the head outputs; att/probs/fit are NULL. Never builds
+ * autograd nodes, whatever the grad mode and m->training. */
+rt_status rt_model_infer(rt_model *m, const rt_model_input *in, rt_model_output *o);
+void rt_infer_free(rt_model *m);
 
 /* --- heads.c (called by rt_model_forward) --- */
 rt_status rt_heads_forward(rt_model *m, const rt_model_input *in, rt_model_output *o);
