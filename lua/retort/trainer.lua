@@ -91,9 +91,19 @@ local function params_of(model)
   return model
 end
 
--- rm -r that never follows a symlink into another directory (rt.sys.remove_tree)
+--- Trainer.remove_tree(dir): rm -r that never follows a symbolic link (rt.sys.remove_tree).
 local function remove_tree(dir) S.remove_tree(dir) end
 Trainer.remove_tree = remove_tree
+
+-- What checkpoint rotation may delete: only a checkpoint-N (or checkpoint-N.tmp) folder
+-- the trainer itself makes; a symlink there is unlinked, never followed.
+local function remove_checkpoint(path)
+  local base = path:match("([^/]+)$") or ""
+  if not (base:match("^checkpoint%-%d+$") or base:match("^checkpoint%-%d+%.tmp$")) then
+    error("Trainer: refusing to remove " .. path .. " (not a checkpoint-N folder)", 2)
+  end
+  rt.sys.remove_tree(path)
+end
 
 --- Trainer.save_model(model, dir): model:save(dir) when the model has it, else
 --- dir/model.safetensors with named_parameters.
@@ -234,7 +244,7 @@ function Trainer:save_checkpoint()
   S.mkdir(out)
   local final = string.format("%s/checkpoint-%d", out, self.step)
   local tmp = final .. ".tmp"
-  remove_tree(tmp)
+  remove_checkpoint(tmp)
   S.mkdir(tmp)
   local save = self.save_model or Trainer.save_model
   save(self.model, tmp, self)
@@ -247,7 +257,7 @@ function Trainer:save_checkpoint()
   end
   if next(slots) then rt.save(tmp .. "/optimizer.safetensors", slots) end
   log.write_json(tmp .. "/trainer_state.json", self:trainer_state())
-  remove_tree(final)
+  remove_checkpoint(final)
   local ok, err = os.rename(tmp, final)
   if not ok then error("save_checkpoint: " .. tostring(err), 0) end
   -- keep the newest keep_last checkpoints
@@ -257,7 +267,7 @@ function Trainer:save_checkpoint()
     if s then list[#list + 1] = tonumber(s) end
   end
   table.sort(list)
-  for i = 1, #list - self.keep_last do remove_tree(string.format("%s/checkpoint-%d", out, list[i])) end
+  for i = 1, #list - self.keep_last do remove_checkpoint(string.format("%s/checkpoint-%d", out, list[i])) end
   self.last_checkpoint = final
   return final
 end

@@ -76,6 +76,96 @@ void nb_ensure_id(cJSON *cell) {
     cJSON_AddStringToObject(cell, "id", id);
 }
 
+/* ---- literals cJSON cannot hold ---- */
+
+static size_t skip_ws(const char *t, size_t n, size_t p) {
+    while (p < n && (t[p] == ' ' || t[p] == '\t' || t[p] == '\n' || t[p] == '\r')) p++;
+    return p;
+}
+/* p at the opening quote; returns the position after the closing one. */
+static size_t skip_string(const char *t, size_t n, size_t p) {
+    for (p++; p < n && t[p] != '"'; p++)
+        if (t[p] == '\\') p++;
+    return p < n ? p + 1 : n;
+}
+
+static bool same_as_printed(const cJSON *v, const char *lit, size_t len) {
+    char num[64];
+    double d = v->valuedouble;
+    if (d == floor(d) && fabs(d) < 1e15) snprintf(num, sizeof num, "%lld", (long long)d);
+    else if (isfinite(d)) snprintf(num, sizeof num, "%.17g", d);
+    else return false;
+    return strlen(num) == len && !memcmp(num, lit, len);
+}
+
+/* Replace v (a child of parent) by a raw node printing t[b, e) verbatim. */
+static void make_raw(cJSON *parent, cJSON *v, const char *t, size_t b, size_t e) {
+    char *lit = malloc(e - b + 1);
+    if (!lit) return;
+    memcpy(lit, t + b, e - b);
+    lit[e - b] = 0;
+    cJSON *raw = cJSON_CreateRaw(lit);
+    free(lit);
+    if (!raw) return;
+    raw->string = v->string;
+    v->string = NULL;
+    cJSON_ReplaceItemViaPointer(parent, v, raw);
+}
+
+/* Walk v and the text it was parsed from (at *p) together. */
+static bool walk(cJSON *parent, cJSON *v, const char *t, size_t n, size_t *pp, bool strings) {
+    size_t p = skip_ws(t, n, *pp);
+    if (p >= n) return false;
+    if (t[p] == '{' || t[p] == '[') {
+        bool obj = t[p] == '{';
+        if (obj != cJSON_IsObject(v) || (!obj && !cJSON_IsArray(v))) return false;
+        const char *type = obj ? cJSON_GetStringValue(cJSON_GetObjectItem(v, "cell_type")) : NULL;
+        bool code = type && !strcmp(type, "code");
+        p++;
+        for (cJSON *c = v->child, *next; c; c = next) {
+            next = c->next;
+            p = skip_ws(t, n, p);
+            if (obj) {
+                if (p >= n || t[p] != '"') return false;
+                p = skip_ws(t, n, skip_string(t, n, p));
+                if (p >= n || t[p] != ':') return false;
+                p++;
+            }
+            /* a code cell's source is run, so it stays a string */
+            bool keep = strings && !(code && c->string && !strcmp(c->string, "source"));
+            if (!walk(v, c, t, n, &p, keep)) return false;
+            p = skip_ws(t, n, p);
+            if (p < n && t[p] == ',') p++;
+        }
+        p = skip_ws(t, n, p);
+        if (p >= n || t[p] != (obj ? '}' : ']')) return false;
+        *pp = p + 1;
+        return true;
+    }
+    size_t b = p;
+    if (t[p] == '"') {
+        if (!cJSON_IsString(v)) return false;
+        p = skip_string(t, n, p);
+        if (strings && parent) {
+            for (size_t i = b; i + 5 < p; i++) {
+                if (t[i] == '\\' && t[i + 1] == 'u' && !memcmp(t + i + 2, "0000", 4)) { make_raw(parent, v, t, b, p); break; }
+                if (t[i] == '\\') i++;
+            }
+        }
+    } else {
+        while (p < n && (strchr("+-.0123456789eE", t[p]) || (t[p] >= 'a' && t[p] <= 'z'))) p++;
+        if (cJSON_IsNumber(v) && parent && !same_as_printed(v, t + b, p - b)) make_raw(parent, v, t, b, p);
+    }
+    *pp = p;
+    return true;
+}
+
+bool nb_keep_literals(cJSON *root, const char *text, size_t n) {
+    size_t p = 0;
+    if (n >= 3 && !memcmp(text, "\xEF\xBB\xBF", 3)) p = 3;
+    return walk(NULL, root, text, n, &p, true);
+}
+
 /* ---- the writer ---- */
 
 /* The writer appends to an rt_buf (core/sys.h); its oom flag carries failures. */
@@ -121,6 +211,7 @@ static void put_value(sbuf *b, const cJSON *v, int k) {
         else snprintf(num, sizeof num, "null");
         puts_(b, num);
     } else if (cJSON_IsString(v)) put_string(b, v->valuestring);
+    else if (cJSON_IsRaw(v)) puts_(b, v->valuestring);     /* a literal kept byte for byte */
     else if (cJSON_IsArray(v)) {
         if (!v->child) { puts_(b, "[]"); return; }
         puts_(b, "[");

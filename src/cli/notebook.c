@@ -232,7 +232,8 @@ int cli_notebook_main(lua_State *L, int argc, char **argv) {
     size_t nbytes;
     if (rt_read_file(file, &bytes, &nbytes)) { fprintf(stderr, "retort: cannot read %s\n", rt_last_error()); return 1; }
     char *text = (char *)bytes;
-    cJSON *nb = cJSON_Parse(text);
+    cJSON *nb = cJSON_ParseWithLength(text, nbytes);
+    if (nb) nb_keep_literals(nb, text, nbytes);   /* every byte of cells that are not run */
     free(text);
     cJSON *cells = nb ? cJSON_GetObjectItem(nb, "cells") : NULL;
     if (!cJSON_IsArray(cells)) {

@@ -47,12 +47,25 @@ static size_t size_class(size_t n, int *bin) {
     return m * step;
 }
 
+/* RETORT_MEMORY_LIMIT_MB caps the live tensor bytes (0/unset: no cap): a request
+ * past it fails like a failed malloc (used to test out-of-memory paths). */
+static int64_t mem_limit = -1;
+
 void *rt_alloc(size_t nbytes) {
     if (nbytes == 0) nbytes = 1;
     int bin;
     size_t sz = size_class(nbytes, &bin);
     void *p = NULL;
     pthread_mutex_lock(&mu);
+    if (mem_limit < 0) {
+        const char *e = getenv("RETORT_MEMORY_LIMIT_MB");
+        mem_limit = e && atoll(e) > 0 ? (int64_t)atoll(e) << 20 : 0;
+    }
+    if (mem_limit > 0 && (nbytes > (size_t)mem_limit || st.live_bytes + (int64_t)nbytes > mem_limit)) {
+        pthread_mutex_unlock(&mu);
+        rt_errorf(RT_ENOMEM, "out of memory allocating %zu bytes (RETORT_MEMORY_LIMIT_MB)", nbytes);
+        return NULL;
+    }
     st.n_allocs++;
     if (bin >= 0 && bins[bin]) {
         p = bins[bin];

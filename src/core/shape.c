@@ -57,6 +57,41 @@ int64_t rt_shape_numel(int ndim, const int64_t *shape) {
     return n;
 }
 
+bool rt_shape_check(int ndim, const int64_t *shape, size_t elsize, int64_t *numel) {
+    int64_t n = 1, span = (int64_t)(elsize ? elsize : 1);
+    bool ok = true;
+    for (int i = 0; i < ndim && ok; i++) {
+        if (shape[i] < 0) ok = false;
+        else if (__builtin_mul_overflow(n, shape[i], &n)) ok = false;
+        else if (__builtin_mul_overflow(span, shape[i] > 0 ? shape[i] : 1, &span)) ok = false;
+        else if (span > RT_MAX_TENSOR_BYTES) ok = false;
+    }
+    if (!ok) {
+        char b[160];
+        rt_errorf(RT_ESHAPE, "shape %s is too large", rt_shape_fmt(ndim, shape, b, sizeof b));
+        return false;
+    }
+    if (numel) *numel = n;
+    return true;
+}
+
+bool rt_view_check(int64_t offset, int ndim, const int64_t *shape, const int64_t *stride, int64_t limit) {
+    char b[160];
+    int64_t last = offset;
+    bool empty = false, ok = offset >= 0;
+    for (int i = 0; i < ndim; i++) if (shape[i] == 0) empty = true;
+    for (int i = 0; i < ndim && ok && !empty; i++) {
+        int64_t step;
+        if (stride[i] < 0 || __builtin_mul_overflow(shape[i] - 1, stride[i], &step) ||
+            __builtin_add_overflow(last, step, &last))
+            ok = false;
+    }
+    if (ok && (empty ? offset <= limit : last < limit)) return true;
+    rt_errorf(RT_ESHAPE, "view of shape %s at offset %lld reaches past its storage of %lld elements",
+              rt_shape_fmt(ndim, shape, b, sizeof b), (long long)offset, (long long)limit);
+    return false;
+}
+
 char *rt_shape_fmt(int ndim, const int64_t *shape, char *buf, size_t n) {
     size_t o = 0;
     o += (size_t)snprintf(buf + o, n > o ? n - o : 0, "[");

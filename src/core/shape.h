@@ -17,6 +17,16 @@ void rt_broadcast_strides(int ndim, const int64_t *shape, const int64_t *stride,
  * (strides[k] arrays of nops operands); drops size-1 dims. Returns new ndim (>= 1). */
 int rt_coalesce(int ndim, int64_t *shape, int nops, int64_t (*strides)[RT_MAXDIM]);
 int64_t rt_shape_numel(int ndim, const int64_t *shape);
+/* Largest byte size of one tensor (and of its contiguous stride products): 2^62. */
+#define RT_MAX_TENSOR_BYTES ((int64_t)1 << 62)
+/* Check that a shape of `ndim` sizes (each >= 0) with elements of `elsize` bytes can
+ * exist: the element count, the contiguous strides (the product of the sizes with 0
+ * counted as 1) and the byte size all stay under RT_MAX_TENSOR_BYTES. Returns false
+ * with "shape [..] is too large" (RT_ESHAPE) set otherwise; *numel gets the count. */
+bool rt_shape_check(int ndim, const int64_t *shape, size_t elsize, int64_t *numel);
+/* Check that a view (offset, shape, stride; sizes already checked) reaches only
+ * elements [0, limit) of its storage; sets the error (RT_ESHAPE) otherwise. */
+bool rt_view_check(int64_t offset, int ndim, const int64_t *shape, const int64_t *stride, int64_t limit);
 /* "[2,3]" from a raw shape. */
 char *rt_shape_fmt(int ndim, const int64_t *shape, char *buf, size_t n);
 

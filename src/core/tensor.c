@@ -21,7 +21,8 @@ void rt_contiguous_strides(int ndim, const int64_t *shape, int64_t *stride) {
     for (int i = ndim - 1; i >= 0; i--) { stride[i] = s; s *= shape[i] > 0 ? shape[i] : 1; }
 }
 
-static bool check_shape(int ndim, const int64_t *shape) {
+/* dims, signs and overflow: every numel/stride/byte size of a tensor fits (shape.h). */
+static bool check_shape(int ndim, const int64_t *shape, rt_dtype dt) {
     if (ndim < 0 || ndim > RT_MAXDIM) {
         rt_errorf(RT_ESHAPE, "tensor: %d dims (at most %d supported)", ndim, RT_MAXDIM);
         return false;
@@ -32,12 +33,16 @@ static bool check_shape(int ndim, const int64_t *shape) {
             rt_errorf(RT_ESHAPE, "tensor: negative size in shape %s", rt_shape_fmt(ndim, shape, b, sizeof b));
             return false;
         }
-    return true;
+    if ((unsigned)dt >= RT_NDTYPES) { rt_errorf(RT_EDTYPE, "tensor: bad dtype %d", (int)dt); return false; }
+    return rt_shape_check(ndim, shape, rt_dtype_size(dt), NULL);
 }
 
 rt_tensor *rt_tensor_view_of(rt_storage *s, rt_dtype dt, int64_t offset, int ndim,
                              const int64_t *shape, const int64_t *stride) {
-    if (!check_shape(ndim, shape)) return NULL;
+    if (!check_shape(ndim, shape, dt)) return NULL;
+    int64_t cst[RT_MAXDIM];
+    if (!stride) { rt_contiguous_strides(ndim, shape, cst); stride = cst; }
+    if (!rt_view_check(offset, ndim, shape, stride, (int64_t)(s->nbytes / rt_dtype_size(dt)))) return NULL;
     rt_tensor *t = calloc(1, sizeof *t);
     if (!t) { rt_errorf(RT_ENOMEM, "out of memory"); return NULL; }
     t->storage = s;
@@ -46,15 +51,13 @@ rt_tensor *rt_tensor_view_of(rt_storage *s, rt_dtype dt, int64_t offset, int ndi
     t->dtype = dt;
     t->ndim = ndim;
     for (int i = 0; i < ndim; i++) t->shape[i] = shape[i];
-    if (stride) for (int i = 0; i < ndim; i++) t->stride[i] = stride[i];
-    else rt_contiguous_strides(ndim, shape, t->stride);
+    for (int i = 0; i < ndim; i++) t->stride[i] = stride[i];
     t->refcount = 1;
     return t;
 }
 
 rt_tensor *rt_tensor_empty(rt_dtype dt, int ndim, const int64_t *shape) {
-    if (!check_shape(ndim, shape)) return NULL;
-    if ((unsigned)dt >= RT_NDTYPES) { rt_errorf(RT_EDTYPE, "tensor: bad dtype %d", (int)dt); return NULL; }
+    if (!check_shape(ndim, shape, dt)) return NULL;
     int64_t n = rt_shape_numel(ndim, shape);
     rt_storage *s = rt_storage_new((size_t)n * rt_dtype_size(dt));
     if (!s) return NULL;

@@ -70,6 +70,12 @@ rt_status rt_ner_parse(const char *data, size_t n, const char *name, int mode, r
         while (e < n && data[e] != '\n' && data[e] != '\r') e++;
         size_t next = e < n ? (data[e] == '\r' && e + 1 < n && data[e + 1] == '\n' ? e + 2 : e + 1) : e;
         line++;
+        const char *nul = memchr(data + i, 0, e - i);
+        if (nul) {                                      /* would silently cut the line */
+            drop(&c); rt_ner_free(d);
+            return rt_errorf(RT_EFORMAT, "%s:%zu: NUL byte at column %zu (binary or UTF-16 file?)", name, line,
+                             (size_t)(nul - (data + i)) + 1);
+        }
         size_t b = i, z = e;
         while (b < z && is_sp(data[b])) b++;
         while (z > b && is_sp(data[z - 1])) z--;

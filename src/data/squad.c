@@ -10,7 +10,10 @@
 void rt_squad_free(rt_qa_data *d) {
     for (size_t i = 0; i < d->n; i++) {
         rt_qa *q = &d->q[i];
-        free(q->id); free(q->question); free(q->context); free(q->title);
+        free(q->id); free(q->question);
+        /* questions of one paragraph share its context (and of one article its title) */
+        if (i == 0 || q->context != d->q[i - 1].context) free(q->context);
+        if (i == 0 || q->title != d->q[i - 1].title) free(q->title);
         for (size_t k = 0; k < q->nans; k++) free(q->ans[k].text);
         free(q->ans);
     }
@@ -49,6 +52,7 @@ rt_status rt_squad_parse(const char *data, size_t n, const char *name, rt_qa_dat
     const cJSON *art;
     cJSON_ArrayForEach(art, arr) {
         const char *title = str_field(art, "title");
+        char *title_c = NULL;           /* one copy per article, shared by its questions */
         const cJSON *paras = cJSON_GetObjectItemCaseSensitive(art, "paragraphs");
         if (!cJSON_IsArray(paras)) FAIL("%s: data[%d]: \"paragraphs\" must be an array", name, ai);
         int pi = 0;
@@ -59,6 +63,7 @@ rt_status rt_squad_parse(const char *data, size_t n, const char *name, rt_qa_dat
             if (!ctx) FAIL("%s: data[%d].paragraphs[%d]: missing \"context\" string", name, ai, pi);
             if (!cJSON_IsArray(qas)) FAIL("%s: data[%d].paragraphs[%d]: \"qas\" must be an array", name, ai, pi);
             int qi = 0;
+            char *ctx_c = NULL;         /* one copy per paragraph, shared by its questions */
             const cJSON *qa;
             cJSON_ArrayForEach(qa, qas) {
                 const char *qs = str_field(qa, "question");
@@ -74,8 +79,10 @@ rt_status rt_squad_parse(const char *data, size_t n, const char *name, rt_qa_dat
                 memset(q, 0, sizeof *q);
                 q->id = id;
                 q->question = strdup(qs);
-                q->context = strdup(ctx);
-                q->title = title ? strdup(title) : NULL;
+                if (!ctx_c && !(ctx_c = strdup(ctx))) { st = rt_errorf(RT_ENOMEM, "%s: out of memory", name); d->n--; free(id); goto fail; }
+                if (title && !title_c && !(title_c = strdup(title))) { st = rt_errorf(RT_ENOMEM, "%s: out of memory", name); d->n--; free(id); goto fail; }
+                q->context = ctx_c;
+                q->title = title_c;
                 const cJSON *ans = cJSON_GetObjectItemCaseSensitive(qa, "answers");
                 if (ans && !cJSON_IsArray(ans)) FAIL("%s: qas id %s: \"answers\" must be an array", name, q->id);
                 int na = cJSON_GetArraySize(ans);

@@ -4,6 +4,7 @@
 #include "tasks.h"
 
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -75,6 +76,34 @@ static int add_label(rt_task_data *d, const char *l) {
     return 0;
 }
 
+/* The distinct labels of d->ex in first-seen order (a hash set: linear in the examples). */
+static int collect_labels(rt_task_data *d) {
+    size_t cap = 16;
+    while (cap < 2 * d->n + 2) cap *= 2;
+    size_t *tab = calloc(cap, sizeof *tab);
+    char **labels = malloc((d->n + 1) * sizeof *labels);
+    if (!tab || !labels) { free(tab); free(labels); return -1; }
+    size_t nl = 0;
+    int rc = 0;
+    for (size_t i = 0; i < d->n && !rc; i++) {
+        const char *l = d->ex[i].label;
+        if (!l) continue;
+        uint32_t h = 2166136261u;
+        for (const char *p = l; *p; p++) h = (h ^ (uint8_t)*p) * 16777619u;
+        size_t k = h & (cap - 1);
+        while (tab[k] && strcmp(labels[tab[k] - 1], l)) k = (k + 1) & (cap - 1);
+        if (tab[k]) continue;
+        if (!(labels[nl] = strdup(l))) { rc = -1; break; }
+        tab[k] = ++nl;
+    }
+    free(tab);
+    for (size_t i = 0; i < d->nlabels; i++) free(d->labels[i]);
+    free(d->labels);
+    d->labels = labels;
+    d->nlabels = nl;
+    return rc;
+}
+
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
 static const char *cell(const rt_tsv_row *r, int c) {
@@ -102,7 +131,7 @@ rt_status rt_task_parse(const char *task, const char *split, const char *data, s
     int ca = test ? sp->ta : sp->a, cb = test ? sp->tb : sp->b, cl = test ? sp->test_label : sp->label;
     d->regression = sp->regression;
     rt_tsv t;
-    rt_status st = rt_tsv_parse(data, n, &t);
+    rt_status st = rt_tsv_parse_named(data, n, name, &t);
     if (st) return st;
     size_t first = 0;
     if (t.n && header == 1) first = 1;
@@ -173,7 +202,7 @@ rt_status rt_task_parse(const char *task, const char *split, const char *data, s
                 }
             }
         } else {
-            for (size_t i = 0; i < d->n && !oom; i++) if (d->ex[i].label && add_label(d, d->ex[i].label)) oom = 1;
+            if (collect_labels(d)) oom = 1;
             if (sp->sorted_labels && d->nlabels) qsort(d->labels, d->nlabels, sizeof *d->labels, cmp_str);
         }
         if (oom) { rt_task_free(d); return rt_errorf(RT_ENOMEM, "%s: out of memory", name); }

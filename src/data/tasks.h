@@ -21,6 +21,8 @@ typedef struct { rt_tsv_row *row; size_t n, cap; char *buf; } rt_tsv;
 /* Parse a buffer (copied); rows keep every line, including blank ones (ncell == 0),
  * except a final empty line after the last newline. */
 rt_status rt_tsv_parse(const char *data, size_t n, rt_tsv *out);
+/* The same, naming `name` in errors ("name:line: NUL byte ..."). */
+rt_status rt_tsv_parse_named(const char *data, size_t n, const char *name, rt_tsv *out);
 rt_status rt_tsv_read(const char *path, rt_tsv *out);
 void rt_tsv_free(rt_tsv *t);
 /* rt_read_file (core/sys.h) as a char buffer for the text readers; NULL on error. */

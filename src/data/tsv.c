@@ -18,10 +18,12 @@ void rt_tsv_free(rt_tsv *t) {
     memset(t, 0, sizeof *t);
 }
 
-rt_status rt_tsv_parse(const char *data, size_t n, rt_tsv *out) {
+rt_status rt_tsv_parse(const char *data, size_t n, rt_tsv *out) { return rt_tsv_parse_named(data, n, "tsv", out); }
+
+rt_status rt_tsv_parse_named(const char *data, size_t n, const char *name, rt_tsv *out) {
     memset(out, 0, sizeof *out);
     out->buf = malloc(n + 1);
-    if (!out->buf) return rt_errorf(RT_ENOMEM, "tsv: out of memory");
+    if (!out->buf) return rt_errorf(RT_ENOMEM, "%s: out of memory", name);
     memcpy(out->buf, data, n);
     out->buf[n] = 0;
     char *s = out->buf;
@@ -31,12 +33,18 @@ rt_status rt_tsv_parse(const char *data, size_t n, rt_tsv *out) {
         size_t e = i;
         while (e < n && s[e] != '\n' && s[e] != '\r') e++;
         size_t next = e < n ? (s[e] == '\r' && e + 1 < n && s[e + 1] == '\n' ? e + 2 : e + 1) : e;
-        s[e] = 0;
         line++;
+        const char *nul = memchr(s + i, 0, e - i);
+        if (nul) {                      /* a NUL would silently cut the line short */
+            size_t col = (size_t)(nul - (s + i)) + 1;
+            rt_tsv_free(out);
+            return rt_errorf(RT_EFORMAT, "%s:%zu: NUL byte at column %zu (binary or UTF-16 file?)", name, line, col);
+        }
+        s[e] = 0;
         if (out->n == out->cap) {
             size_t nc = out->cap ? out->cap * 2 : 256;
             rt_tsv_row *r = realloc(out->row, nc * sizeof *r);
-            if (!r) { rt_tsv_free(out); return rt_errorf(RT_ENOMEM, "tsv: out of memory"); }
+            if (!r) { rt_tsv_free(out); return rt_errorf(RT_ENOMEM, "%s: out of memory", name); }
             out->row = r; out->cap = nc;
         }
         rt_tsv_row *row = &out->row[out->n++];
@@ -45,7 +53,7 @@ rt_status rt_tsv_parse(const char *data, size_t n, rt_tsv *out) {
             size_t nt = 1;
             for (size_t k = i; k < e; k++) nt += s[k] == '\t';
             row->cell = malloc(nt * sizeof *row->cell);
-            if (!row->cell) { rt_tsv_free(out); return rt_errorf(RT_ENOMEM, "tsv: out of memory"); }
+            if (!row->cell) { rt_tsv_free(out); return rt_errorf(RT_ENOMEM, "%s: out of memory", name); }
             char *c = s + i;
             row->cell[row->ncell++] = c;
             for (; *c; c++) if (*c == '\t') { *c = 0; row->cell[row->ncell++] = c + 1; }
@@ -59,7 +67,7 @@ rt_status rt_tsv_read(const char *path, rt_tsv *out) {
     size_t n;
     char *d = rt_data_read_file(path, &n);
     if (!d) { memset(out, 0, sizeof *out); return rt_last_status(); }
-    rt_status s = rt_tsv_parse(d, n, out);
+    rt_status s = rt_tsv_parse_named(d, n, path, out);
     free(d);
     return s;
 }

@@ -127,12 +127,24 @@ size_t rt_pb_put_varint(uint8_t *out, uint64_t v) {
     return n;
 }
 
-rt_storage *rt_map_file_cow(const char *path, size_t len) {
-    rt_storage *s = rt_storage_mmap(path, 0, len);
-    if (!s) return NULL;
-    if (mprotect(s->map_base, s->map_len, PROT_READ | PROT_WRITE) != 0) {
+rt_storage *rt_file_storage(const char *path, size_t len) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) { rt_errorf(RT_EIO, "%s: %s", path, strerror(errno)); return NULL; }
+    rt_storage *s = rt_storage_new(len ? len : 1);
+    if (!s) { rt_error_prefix("%s", path); close(fd); return NULL; }
+    size_t got = 0;
+    while (got < len) {
+        ssize_t r = read(fd, (char *)s->data + got, len - got);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) break;
+        got += (size_t)r;
+    }
+    char extra;
+    bool longer = got == len && read(fd, &extra, 1) > 0;
+    close(fd);
+    if (got != len || longer) {
         rt_storage_release(s);
-        rt_errorf(RT_EIO, "%s: cannot map the file copy-on-write", path);
+        rt_errorf(RT_EIO, "%s: the file changed size while it was read (%zu bytes expected)", path, len);
         return NULL;
     }
     return s;

@@ -1,6 +1,6 @@
 /* ioutil.h — small shared pieces of the file readers/writers: checksums
- * (CRC32C for TF, CRC-32 for zip), little-endian access, copy-on-write file
- * maps, varints and the half-precision conversion. Whole-file reads and atomic
+ * (CRC32C for TF, CRC-32 for zip), little-endian access, whole-file
+ * storages, varints and the half-precision conversion. Whole-file reads and atomic
  * writes live in core/sys.h (included here for the readers' convenience). */
 #ifndef RT_IOUTIL_H
 #define RT_IOUTIL_H
@@ -30,9 +30,11 @@ static inline void rt_wr64(uint8_t *p, uint64_t v) { for (int i = 0; i < 8; i++)
 /* IEEE half -> float. */
 float rt_f16_to_f32(uint16_t h);
 
-/* Map the whole of `path` copy-on-write: tensors viewing it can be changed in place
- * (training) without touching the file. len must be rt_file_size's result (> 0). */
-struct rt_storage *rt_map_file_cow(const char *path, size_t len);
+/* The whole of `path` read into an owned storage (len = rt_file_size's result).
+ * Readers copy instead of mapping the file: truncating or rewriting the file after
+ * a load can neither kill the process (SIGBUS) nor change the loaded tensors, and
+ * the bytes count as tensor memory (rt.memory, the GC). */
+struct rt_storage *rt_file_storage(const char *path, size_t len);
 /* An owned storage holding a copy of buf[0, len) (for the *_load_mem entry points). */
 struct rt_storage *rt_storage_from_mem(const void *buf, size_t len);
 

@@ -52,7 +52,7 @@ typedef struct {
     const uint8_t *p, *end, *start;
     pk_val **stack; size_t sp, scap;
     size_t *marks; size_t nmarks, mcap;
-    pk_val **memo; size_t nmemo;
+    pk_val **memo; size_t nmemo, nset;   /* nset: distinct memo keys (Python's len(memo)) */
     int failed;
 } vm;
 
@@ -162,6 +162,7 @@ static int memo_put(vm *m, uint64_t idx, pk_val *v) {
         m->memo = mm;
         m->nmemo = n;
     }
+    if (!m->memo[idx]) m->nset++;
     m->memo[idx] = v;
     return 0;
 }
@@ -286,11 +287,7 @@ static int run(vm *m) {
         }
         case 0x94: /* MEMOIZE */
             if (!(v = top(m))) return -1;
-            {
-                size_t idx = 0;
-                while (idx < m->nmemo && m->memo[idx]) idx++;
-                if (memo_put(m, idx, v)) return -1;
-            }
+            if (memo_put(m, m->nset, v)) return -1;   /* memo[len(memo)] = top, in O(1) */
             break;
         case 'h': case 'j': { /* BINGET, LONG_BINGET */
             int n = op == 'h' ? 1 : 4;

@@ -1,7 +1,8 @@
-/* safetensors.c — safetensors reader (validating, zero copy over an mmap storage
+/* safetensors.c — safetensors reader (validating; tensors view one in-memory copy of the file
  * where aligned) and atomic writer. See safetensors.h. */
 #include "safetensors.h"
 #include "ioutil.h"
+#include "../core/shape.h"
 
 #include <cJSON.h>
 #include <inttypes.h>
@@ -45,6 +46,84 @@ static void convert(void *dst, const uint8_t *src, int64_t n, st_conv conv, int 
     }
 }
 
+/* The header's top-level members one at a time: each value is parsed into its own
+ * small cJSON tree (freed at the next step), so a big header never becomes one
+ * tree of ~20x its size; memory stays close to the tensors it describes. */
+typedef struct { const char *h, *label; size_t n, p; cJSON *key, *val; int started; } member_iter;
+
+static int hdr_err(const member_iter *m, size_t at) {
+    rt_errorf(RT_EFORMAT, "%s: safetensors header is not valid JSON (near byte %zu of the header)", m->label, at);
+    return -1;
+}
+static size_t skip_ws(const char *h, size_t n, size_t p) {
+    while (p < n && (h[p] == ' ' || h[p] == '\t' || h[p] == '\n' || h[p] == '\r')) p++;
+    return p;
+}
+/* h[p] == '"': the index after the closing quote, 0 when unterminated. */
+static size_t string_end(const char *h, size_t n, size_t p) {
+    for (p++; p < n && h[p] != '"'; p++)
+        if (h[p] == '\\') p++;
+    return p < n ? p + 1 : 0;
+}
+/* End of the JSON value starting at h[p] (brackets matched outside strings); 0 on error. */
+static size_t value_end(const char *h, size_t n, size_t p) {
+    if (p >= n) return 0;
+    if (h[p] == '"') return string_end(h, n, p);
+    if (h[p] == '{' || h[p] == '[') {
+        size_t depth = 0;
+        while (p < n) {
+            if (h[p] == '"') {
+                size_t e = string_end(h, n, p);
+                if (!e) return 0;
+                p = e;
+                continue;
+            }
+            if (h[p] == '{' || h[p] == '[') depth++;
+            else if ((h[p] == '}' || h[p] == ']') && --depth == 0) return p + 1;
+            p++;
+        }
+        return 0;
+    }
+    while (p < n && !strchr(",}] \t\r\n", h[p])) p++;
+    return p;
+}
+static void member_free(member_iter *m) {
+    cJSON_Delete(m->key);
+    cJSON_Delete(m->val);
+    m->key = m->val = NULL;
+}
+/* 1: m->key (a string) and m->val hold the next member; 0: end of the object; -1: error. */
+static int next_member(member_iter *m) {
+    member_free(m);
+    const char *h = m->h;
+    size_t n = m->n, p = skip_ws(h, n, m->p);
+    if (!m->started) {                         /* h[0] == '{' (checked by the caller) */
+        m->started = 1;
+        p = skip_ws(h, n, 1);
+        if (p < n && h[p] == '}') { m->p = p + 1; return 0; }
+    } else if (p < n && h[p] == ',') {
+        p = skip_ws(h, n, p + 1);
+    } else if (p < n && h[p] == '}') {
+        m->p = p + 1;
+        return 0;
+    } else {
+        return hdr_err(m, p);
+    }
+    size_t ke = p < n && h[p] == '"' ? string_end(h, n, p) : 0;
+    if (!ke || !(m->key = cJSON_ParseWithLength(h + p, ke - p)) || !cJSON_IsString(m->key)) return hdr_err(m, p);
+    p = skip_ws(h, n, ke);
+    if (p >= n || h[p] != ':') return hdr_err(m, p);
+    p = skip_ws(h, n, p + 1);
+    size_t ve = value_end(h, n, p);
+    if (!ve || ve == p) return hdr_err(m, p);
+    if (!(m->val = cJSON_ParseWithLength(h + p, ve - p))) {
+        const char *ep = cJSON_GetErrorPtr();
+        return hdr_err(m, ep && ep >= h + p && ep <= h + ve ? (size_t)(ep - h) : p);
+    }
+    m->p = ve;
+    return 1;
+}
+
 /* Parse the image held by storage s (s->data covers the whole file). */
 static rt_tensor_dict *parse(rt_storage *s, size_t len, const char *label) {
     const uint8_t *buf = s->data;
@@ -55,21 +134,14 @@ static rt_tensor_dict *parse(rt_storage *s, size_t len, const char *label) {
     if (hlen < 2 || buf[8] != '{') { rt_errorf(RT_EFORMAT, "%s: not a safetensors file (header is not a JSON object)", label); return NULL; }
     const char *hdr = (const char *)buf + 8;
     uint64_t data_len = len - 8 - hlen, data_pos = 8 + hlen;
-    cJSON *root = cJSON_ParseWithLength(hdr, (size_t)hlen);
-    if (!root || !cJSON_IsObject(root)) {
-        const char *ep = cJSON_GetErrorPtr();
-        rt_errorf(RT_EFORMAT, "%s: safetensors header is not valid JSON (near byte %ld of the header)", label,
-                  ep && ep >= hdr && ep <= hdr + hlen ? (long)(ep - hdr) : -1L);
-        cJSON_Delete(root);
-        return NULL;
-    }
+    member_iter mi = {.h = hdr, .label = label, .n = (size_t)hlen};
     rt_tensor_dict *d = rt_tdict_new();
-    int count = cJSON_GetArraySize(root);
-    st_range *ranges = calloc((size_t)count + 1, sizeof *ranges);
-    int nr = 0;
+    int nr = 0, rcap = 64, more;
+    st_range *ranges = calloc((size_t)rcap, sizeof *ranges);
     if (!d || !ranges) goto fail_nomem;
-    for (cJSON *it = root->child; it; it = it->next) {
-        const char *name = it->string ? it->string : "";
+    while ((more = next_member(&mi)) == 1) {
+        cJSON *it = mi.val;
+        const char *name = mi.key->valuestring ? mi.key->valuestring : "";
         if (strcmp(name, "__metadata__") == 0) {
             if (!cJSON_IsObject(it)) { rt_errorf(RT_EFORMAT, "%s: __metadata__ must be an object of strings", label); goto fail; }
             for (cJSON *m = it->child; m; m = m->next) {
@@ -98,9 +170,10 @@ static rt_tensor_dict *parse(rt_storage *s, size_t len, const char *label) {
             double v = cJSON_IsNumber(x) ? x->valuedouble : -1;
             if (!(v >= 0 && v <= 9.0e15) || v != floor(v)) { rt_errorf(RT_ESHAPE, "%s: tensor '%s': bad shape entry %d", label, name, k + 1); goto fail; }
             shape[k] = (int64_t)v;
-            if (shape[k] && numel > UINT64_MAX / 16 / (uint64_t)shape[k]) { rt_errorf(RT_ESHAPE, "%s: tensor '%s': shape too large", label, name); goto fail; }
-            numel *= (uint64_t)shape[k];
         }
+        int64_t numel_s;
+        if (!rt_shape_check(nd, shape, 8, &numel_s)) { rt_error_prefix("%s: tensor '%s'", label, name); goto fail; }
+        numel = (uint64_t)numel_s;
         if (!cJSON_IsArray(jof) || cJSON_GetArraySize(jof) != 2 || !cJSON_IsNumber(jof->child) || !cJSON_IsNumber(jof->child->next)) {
             rt_errorf(RT_EFORMAT, "%s: tensor '%s': data_offsets must be [begin, end]", label, name); goto fail;
         }
@@ -121,7 +194,13 @@ static rt_tensor_dict *parse(rt_storage *s, size_t len, const char *label) {
             rt_errorf(RT_ESHAPE, "%s: tensor '%s': shape [%s] of %s needs %" PRIu64 " bytes but data_offsets span %" PRIu64,
                       label, name, sh, st_types[ti].name, numel * size, e - b); goto fail;
         }
-        ranges[nr].b = b; ranges[nr].e = e; ranges[nr].name = name; nr++;
+        if (nr == rcap) {
+            st_range *r2 = realloc(ranges, (size_t)rcap * 2 * sizeof *ranges);
+            if (!r2) goto fail_nomem;
+            ranges = r2;
+            rcap *= 2;
+        }
+        ranges[nr].b = b; ranges[nr].e = e; ranges[nr].name = NULL; nr++;
         rt_tensor *t;
         uint64_t pos = data_pos + b;
         if (st_types[ti].conv == SRC_NATIVE && pos % size == 0) {
@@ -130,8 +209,12 @@ static rt_tensor_dict *parse(rt_storage *s, size_t len, const char *label) {
             t = rt_tensor_empty(st_types[ti].dt, nd, shape);
             if (t) convert(rt_data(t), buf + pos, (int64_t)numel, st_types[ti].conv, (int)size);
         }
-        if (!t || rt_tdict_add_owned(d, name, t)) goto fail;
+        if (!t) { rt_error_prefix("%s: tensor '%s'", label, name); goto fail; }
+        if (rt_tdict_add_owned(d, name, t)) goto fail;
+        ranges[nr - 1].name = d->items[d->n - 1].name;   /* outlives this member's tree */
     }
+    if (more < 0) goto fail;
+    member_free(&mi);
     qsort(ranges, (size_t)nr, sizeof *ranges, cmp_range);
     for (int i = 1; i < nr; i++) {
         if (ranges[i].b < ranges[i - 1].e && ranges[i].b < ranges[i].e) {
@@ -141,13 +224,12 @@ static rt_tensor_dict *parse(rt_storage *s, size_t len, const char *label) {
         }
     }
     free(ranges);
-    cJSON_Delete(root);
     return d;
 fail_nomem:
     rt_errorf(RT_ENOMEM, "%s: out of memory", label);
 fail:
+    member_free(&mi);
     free(ranges);
-    cJSON_Delete(root);
     rt_tdict_free(d);
     return NULL;
 }
@@ -156,10 +238,10 @@ rt_tensor_dict *rt_safetensors_load(const char *path) {
     size_t len;
     if (rt_file_size(path, &len)) return NULL;
     if (len < 8) { rt_errorf(RT_EFORMAT, "%s: not a safetensors file (%zu bytes, truncated header length)", path, len); return NULL; }
-    rt_storage *s = rt_map_file_cow(path, len);
+    rt_storage *s = rt_file_storage(path, len);
     if (!s) return NULL;
     rt_tensor_dict *d = parse(s, len, path);
-    rt_storage_release(s);           /* the views keep the mapping alive */
+    rt_storage_release(s);           /* the views keep the copy alive */
     return d;
 }
 

@@ -1,4 +1,4 @@
-/* safetensors.h — read (mmap, zero copy where aligned) and write safetensors
+/* safetensors.h — read (one in-memory copy of the file, viewed where aligned) and write safetensors
  * files: u64 little-endian header length N, N bytes of JSON
  * {"name": {"dtype": "F32", "shape": [..], "data_offsets": [b, e]}, ...,
  *  "__metadata__": {"k": "v"}}, then the raw little-endian data.
@@ -9,7 +9,7 @@
 
 #include "tensor_dict.h"
 
-/* Load a file (mmap). NULL with "path: what is wrong" on any defect. */
+/* Load a file (read into memory, not mapped). NULL with "path: what is wrong" on any defect. */
 rt_tensor_dict *rt_safetensors_load(const char *path);
 /* Parse an in-memory file image (copied; buf may be freed afterwards). label names it in errors. */
 rt_tensor_dict *rt_safetensors_load_mem(const void *buf, size_t len, const char *label);

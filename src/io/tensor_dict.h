@@ -15,6 +15,8 @@ typedef struct rt_tensor_dict {
     rt_named_tensor *items;        /* insertion order */
     int nmeta, metacap;
     rt_kv *meta;
+    int *hash, hcap;               /* open-addressing index of items (1 + index, 0 empty) */
+    int *mhash, mhcap;             /* same for meta: lookups stay O(1), loading O(n) */
 } rt_tensor_dict;
 
 rt_tensor_dict *rt_tdict_new(void);                 /* NULL (message set) when out of memory */

@@ -3,6 +3,7 @@
 #include "ioutil.h"
 #include "sstable.h"
 #include "tfnames.h"
+#include "../core/shape.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -217,11 +218,9 @@ rt_tensor *rt_tfckpt_read(const rt_tf_ckpt *c, const rt_tf_var *v) {
         return NULL;
     }
     if (v->sliced) { rt_errorf(RT_EFORMAT, "%s: variable '%s' is saved in slices (partitioned), not supported", c->prefix, v->name); return NULL; }
-    uint64_t numel = 1;
-    for (int i = 0; i < v->ndim; i++) {
-        if (v->shape[i] && numel > (UINT64_MAX / 16) / (uint64_t)v->shape[i]) { rt_errorf(RT_ESHAPE, "%s: variable '%s': shape too large", c->prefix, v->name); return NULL; }
-        numel *= (uint64_t)v->shape[i];
-    }
+    int64_t numel_s;
+    if (!rt_shape_check(v->ndim, v->shape, 8, &numel_s)) { rt_error_prefix("%s: variable '%s'", c->prefix, v->name); return NULL; }
+    uint64_t numel = (uint64_t)numel_s;
     uint64_t want = numel * (uint64_t)tf_types[ti].size;
     if (v->size != want) {
         rt_errorf(RT_ESHAPE, "%s: variable '%s': %" PRIu64 " bytes stored but its shape and dtype %s need %" PRIu64,
@@ -235,7 +234,7 @@ rt_tensor *rt_tfckpt_read(const rt_tf_ckpt *c, const rt_tf_var *v) {
     rt_tensor *t = NULL;
     uint8_t *raw = malloc(v->size ? v->size : 1);
     int fd = open(dp, O_RDONLY | O_CLOEXEC);
-    if (!raw) { rt_errorf(RT_ENOMEM, "%s: out of memory", dp); goto done; }
+    if (!raw) { rt_errorf(RT_ENOMEM, "%s: variable '%s': out of memory reading %" PRIu64 " bytes", dp, v->name, v->size); goto done; }
     if (fd < 0) { rt_errorf(RT_EIO, "%s: %s (needed for variable '%s')", dp, strerror(errno), v->name); goto done; }
     size_t got = 0;
     while (got < v->size) {
@@ -252,7 +251,7 @@ rt_tensor *rt_tfckpt_read(const rt_tf_ckpt *c, const rt_tf_var *v) {
         goto done;
     }
     t = rt_tensor_empty((rt_dtype)tf_types[ti].dt, v->ndim, v->shape);
-    if (!t) goto done;
+    if (!t) { rt_error_prefix("%s: variable '%s'", c->prefix, v->name); goto done; }
     uint8_t *o = rt_data(t);
     const uint8_t *s = raw;
     int sz = tf_types[ti].size;

@@ -6,6 +6,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define TFR_MAX_RECORD (1ull << 31)
 
@@ -81,6 +82,10 @@ int rt_tfrecord_next(rt_tfrecord_reader *r, const uint8_t **data, size_t *len) {
     const uint8_t *p;
     uint8_t tail[4];
     if (r->f) {
+        struct stat sb;   /* a record longer than the rest of the file: no allocation for it */
+        if (fstat(fileno(r->f), &sb) == 0 && S_ISREG(sb.st_mode) &&
+            n > (uint64_t)sb.st_size - ((uint64_t)sb.st_size < r->off + 12 ? (uint64_t)sb.st_size : r->off + 12))
+            return rec_err(r, "truncated record data");
         if (n + 1 > r->cap) {
             uint8_t *b = realloc(r->buf, n + 1);
             if (!b) return rec_err(r, "out of memory");

@@ -2,6 +2,7 @@
 #include "torchbin.h"
 #include "pickle.h"
 #include "zip.h"
+#include "../core/shape.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
@@ -27,6 +28,7 @@ typedef struct {
     rt_zip *zip;
     char prefix[256];
     tb_store *stores; int nstores, capstores;
+    int *shash, shcap;         /* index of stores by key (1 + store, 0 empty) */
     rt_tensor_dict *out;
 } tb_ctx;
 
@@ -50,6 +52,16 @@ static void convert(void *dst, const uint8_t *src, int64_t n, tb_conv cv, int si
     }
 }
 
+/* Slot of key in the store index (or the empty slot it takes); -1 without an index. */
+static int store_slot(const tb_ctx *c, const char *key) {
+    if (!c->shash) return -1;
+    uint32_t h = 2166136261u, m = (uint32_t)c->shcap - 1;
+    for (const char *p = key; *p; p++) h = (h ^ (uint8_t)*p) * 16777619u;
+    for (h &= m; c->shash[h]; h = (h + 1) & m)
+        if (strcmp(c->stores[c->shash[h] - 1].key, key) == 0) break;
+    return (int)h;
+}
+
 /* The storage for a persistent id ('storage', cls, key, location, numel). */
 static tb_store *get_store(tb_ctx *c, const pk_val *pid, const char *tname) {
     const pk_val *t = pid->args;
@@ -59,8 +71,8 @@ static tb_store *get_store(tb_ctx *c, const pk_val *pid, const char *tname) {
         return NULL;
     }
     const char *key = t->items[2]->s;
-    for (int i = 0; i < c->nstores; i++)
-        if (strcmp(c->stores[i].key, key) == 0) return &c->stores[i];
+    int slot = store_slot(c, key);
+    if (slot >= 0 && c->shash[slot]) return &c->stores[c->shash[slot] - 1];
     int ti = -1;
     for (size_t k = 0; k < sizeof tb_types / sizeof *tb_types; k++)
         if (strcmp(t->items[1]->s, tb_types[k].cls) == 0) ti = (int)k;
@@ -86,6 +98,17 @@ static tb_store *get_store(tb_ctx *c, const pk_val *pid, const char *tname) {
         c->stores = s;
         c->capstores = cap;
     }
+    if (2 * (c->nstores + 1) > c->shcap) {       /* grow the index, load <= 1/2 */
+        int nc = c->shcap ? 2 * c->shcap : 64;
+        int *h = calloc((size_t)nc, sizeof *h);
+        if (!h) { rt_errorf(RT_ENOMEM, "%s: out of memory", c->label); return NULL; }
+        free(c->shash);
+        c->shash = h;
+        c->shcap = nc;
+        for (int i = 0; i < c->nstores; i++) c->shash[store_slot(c, c->stores[i].key)] = i + 1;
+        slot = store_slot(c, key);
+    }
+    c->shash[slot] = c->nstores + 1;
     tb_store *st = &c->stores[c->nstores];
     st->key = key;
     st->numel = numel;
@@ -97,7 +120,7 @@ static tb_store *get_store(tb_ctx *c, const pk_val *pid, const char *tname) {
     } else {
         size_t nb = (size_t)numel * rt_dtype_size(st->dt);
         st->s = rt_storage_new(nb ? nb : 1);
-        if (!st->s) return NULL;
+        if (!st->s) { rt_error_prefix("%s: tensor '%s' (storage '%s')", c->label, tname, ename); return NULL; }
         convert(st->s->data, data, numel, tb_types[ti].conv, (int)size);
         st->base = 0;
     }
@@ -133,6 +156,9 @@ static rt_tensor *rebuild(tb_ctx *c, const pk_val *v, const char *name, int dept
         tberr(c, RT_EFORMAT, "tensor '%s': malformed _rebuild_tensor arguments (or more than 6 dims)", name, NULL);
         return NULL;
     }
+    for (int i = 0; i < nd; i++)
+        if (shape[i] < 0 || stride[i] < 0) { tberr(c, RT_ESHAPE, "tensor '%s': negative size or stride", name, NULL); return NULL; }
+    if (!rt_shape_check(nd, shape, 8, NULL)) { rt_error_prefix("%s: tensor '%s'", c->label, name); return NULL; }
     tb_store *st = get_store(c, a->items[0], name);
     if (!st) return NULL;
     int64_t off = a->items[1]->i, last = off;
@@ -149,7 +175,9 @@ static rt_tensor *rebuild(tb_ctx *c, const pk_val *v, const char *name, int dept
         tberr(c, RT_ESHAPE, "tensor '%s': view %s", name, m2);
         return NULL;
     }
-    return rt_tensor_view_of(st->s, st->dt, st->base + off, nd, shape, stride);
+    rt_tensor *t = rt_tensor_view_of(st->s, st->dt, st->base + off, nd, shape, stride);
+    if (!t) rt_error_prefix("%s: tensor '%s'", c->label, name);
+    return t;
 }
 
 static int walk(tb_ctx *c, const pk_val *d, const char *prefix, int depth) {
@@ -226,12 +254,14 @@ static rt_tensor_dict *parse(rt_storage *file, size_t len, const char *label) {
     rt_pickle_free(doc);
     rt_zip_free(c.zip);
     for (int i = 0; i < c.nstores; i++) rt_storage_release(c.stores[i].s);
+    free(c.shash);
     free(c.stores);
     return c.out;
 fail:
     rt_pickle_free(doc);
     rt_zip_free(c.zip);
     for (int i = 0; i < c.nstores; i++) rt_storage_release(c.stores[i].s);
+    free(c.shash);
     free(c.stores);
     rt_tdict_free(c.out);
     return NULL;
@@ -241,7 +271,7 @@ rt_tensor_dict *rt_torchbin_load(const char *path) {
     size_t len;
     if (rt_file_size(path, &len)) return NULL;
     if (len == 0) { rt_errorf(RT_EFORMAT, "%s: empty file", path); return NULL; }
-    rt_storage *s = rt_map_file_cow(path, len);
+    rt_storage *s = rt_file_storage(path, len);
     if (!s) return NULL;
     rt_tensor_dict *d = parse(s, len, path);
     rt_storage_release(s);

@@ -17,7 +17,14 @@ void rt_zip_free(rt_zip *z) {
     for (int i = 0; i < z->n; i++) free(z->e[i].name);
     free(z->e);
     free(z->label);
+    free(z->hash);
     free(z);
+}
+
+static uint32_t name_hash(const char *s) {
+    uint32_t h = 2166136261u;
+    for (; *s; s++) h = (h ^ (uint8_t)*s) * 16777619u;
+    return h;
 }
 
 static rt_zip *zfail(rt_zip *z) { rt_zip_free(z); return NULL; }
@@ -114,12 +121,22 @@ rt_zip *rt_zip_open_mem(const uint8_t *buf, size_t len, const char *label) {
         }
         e->data_offset = doff;
     }
+    z->hcap = 16;
+    while (z->hcap < 2 * z->n) z->hcap *= 2;
+    if (!(z->hash = calloc((size_t)z->hcap, sizeof *z->hash))) { rt_errorf(RT_ENOMEM, "%s: out of memory", label); return zfail(z); }
+    for (int i = 0; i < z->n; i++) {
+        uint32_t h = name_hash(z->e[i].name) & (uint32_t)(z->hcap - 1);
+        while (z->hash[h] && strcmp(z->e[z->hash[h] - 1].name, z->e[i].name)) h = (h + 1) & (uint32_t)(z->hcap - 1);
+        if (!z->hash[h]) z->hash[h] = i + 1;          /* the first of duplicate names wins */
+    }
     return z;
 }
 
 const rt_zip_entry *rt_zip_find(const rt_zip *z, const char *name) {
-    for (int i = 0; i < z->n; i++)
-        if (strcmp(z->e[i].name, name) == 0) return &z->e[i];
+    if (!z->hash) return NULL;
+    uint32_t h = name_hash(name) & (uint32_t)(z->hcap - 1);
+    for (; z->hash[h]; h = (h + 1) & (uint32_t)(z->hcap - 1))
+        if (strcmp(z->e[z->hash[h] - 1].name, name) == 0) return &z->e[z->hash[h] - 1];
     return NULL;
 }
 

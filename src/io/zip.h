@@ -24,6 +24,7 @@ typedef struct {
     int n;
     rt_zip_entry *e;
     char *label;
+    int *hash, hcap;         /* name index (1 + entry, 0 empty): rt_zip_find in O(1) */
 } rt_zip;
 
 /* Parse the central directory of the image buf[0..len) (not copied: it must

@@ -108,11 +108,23 @@ static int l_read_squad(lua_State *L) {
     rt_qa_data d;
     if (rt_squad_read(path, &d) != RT_OK) return rtl_error(L);
     lua_createtable(L, (int)d.n, 0);
+    int top = lua_gettop(L);
+    /* one Lua string per shared context/title (a long context is not copied per question) */
+    lua_pushnil(L);
+    lua_pushnil(L);
+    const char *lastc = NULL, *lastt = NULL;
     for (size_t i = 0; i < d.n; i++) {
         const rt_qa *q = &d.q[i];
+        if (q->context != lastc) { lua_pushstring(L, q->context); lua_replace(L, top + 1); lastc = q->context; }
+        if (q->title != lastt) {
+            if (q->title) lua_pushstring(L, q->title); else lua_pushnil(L);
+            lua_replace(L, top + 2);
+            lastt = q->title;
+        }
         lua_createtable(L, 0, 5);
         set_str(L, "id", q->id); set_str(L, "question", q->question);
-        set_str(L, "context", q->context); set_str(L, "title", q->title);
+        lua_pushvalue(L, top + 1); lua_setfield(L, -2, "context");
+        lua_pushvalue(L, top + 2); lua_setfield(L, -2, "title");
         lua_createtable(L, (int)q->nans, 0);
         for (size_t k = 0; k < q->nans; k++) {
             lua_createtable(L, 0, 2);
@@ -121,8 +133,9 @@ static int l_read_squad(lua_State *L) {
             lua_rawseti(L, -2, (lua_Integer)k + 1);
         }
         lua_setfield(L, -2, "answers");
-        lua_rawseti(L, -2, (lua_Integer)i + 1);
+        lua_rawseti(L, top, (lua_Integer)i + 1);
     }
+    lua_settop(L, top);
     rt_squad_free(&d);
     return 1;
 }

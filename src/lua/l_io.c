@@ -17,6 +17,11 @@
 
 /* Push {name = tensor} and {key = value} for d; frees d. */
 static void push_dict(lua_State *L, rt_tensor_dict *d) {
+    /* Tell the GC about the file's bytes once (tensors share the file's storage, so
+     * rtl_push_tensor does not count them): 40 loads of a big file get collected. */
+    double bytes = 0;
+    for (int i = 0; i < d->n; i++)
+        bytes += (double)d->items[i].t->storage->nbytes / (d->items[i].t->storage->refcount > 0 ? d->items[i].t->storage->refcount : 1);
     lua_createtable(L, 0, d->n);
     for (int i = 0; i < d->n; i++) {
         rt_tensor *t = d->items[i].t;
@@ -30,6 +35,7 @@ static void push_dict(lua_State *L, rt_tensor_dict *d) {
         lua_setfield(L, -2, d->meta[i].key);
     }
     rt_tdict_free(d);
+    if (bytes >= 1024) rtl_gc_account(L, (size_t)bytes);
 }
 
 static int l_load(lua_State *L) {
@@ -94,9 +100,11 @@ static int l_save(lua_State *L) {
 static const rtl_reg rt_funcs[] = {
     {"load", l_load,
      "rt.load(path) -> {name = tensor}, metadata\n"
-     "  Reads a safetensors file (memory-mapped, zero copy), a pytorch_model.bin\n"
-     "  (zip + pickle subset, nothing executed) or a TF checkpoint (.index prefix,\n"
-     "  names kept as in TF). The second result holds the file's metadata strings."},
+     "  Reads a safetensors file, a pytorch_model.bin (zip + pickle subset, nothing\n"
+     "  executed) or a TF checkpoint (.index prefix, names kept as in TF). The second\n"
+     "  result holds the file's metadata strings. The file is read into memory (one\n"
+     "  copy that aligned tensors view): changing, truncating or deleting the file\n"
+     "  afterwards does not affect the tensors, and they can be changed in place."},
     {"save", l_save,
      "rt.save(path, {name = tensor}, [metadata]) -- writes a safetensors file\n"
      "  atomically (temp file + fsync + rename); metadata values become strings."},

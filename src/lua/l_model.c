@@ -630,7 +630,11 @@ static const rtl_reg methods[] = {
     {"save", model_save,
      "m:save(dir, {format=\"safetensors\"|\"bin\"}): writes dir/config.json and dir/model.safetensors\n"
      "(or dir/pytorch_model.bin, readable by torch.load), plus vocab.txt when the model was loaded\n"
-     "from a folder with one. Each file is written atomically. Edits to m.config are saved."},
+     "from a folder with one. Edits to m.config are saved. The folder is replaced as a whole: the\n"
+     "files are staged under hidden names (.<name>.retort-new), a commit record (.retort-save) is\n"
+     "written, then they are renamed into place; a kill or a full disk leaves the old or the new\n"
+     "model, never a mix, and the next save there finishes or removes what was left. A weights file\n"
+     "of the other format already in dir is rewritten from this model in the same commit."},
     {NULL, NULL, NULL}};
 
 static const rtl_reg funcs[] = {
@@ -643,7 +647,12 @@ static const rtl_reg funcs[] = {
      "initializer_range (0.02); retort keys: heads = {\"mlm\",\"nsp\",\"classifier\",\n"
      "\"token_classifier\",\"qa\"}, num_labels, id2label, fit_size (TinyBERT fit_dense),\n"
      "classifier_activation (\"relu\" = TinyBERT classifier(relu(pooled)), \"none\" = standard),\n"
-     "problem_type = \"regression\"."},
+     "problem_type = \"regression\".\n"
+     "Limits (checked before anything is allocated, also by rt.model.load): vocab_size <= 2^24,\n"
+     "hidden_size and fit_size <= 65536, num_hidden_layers <= 1024, num_attention_heads <= 1024,\n"
+     "intermediate_size <= 2^20, max_position_embeddings and max_relative_position <= 2^20,\n"
+     "type_vocab_size <= 65536, num_labels <= 2^20, and the f32 parameters must fit in the\n"
+     "machine's physical memory."},
     {"load", model_load,
      "rt.model.load(path [, {strict=false, num_labels=, heads=, classifier_activation=, problem_type=,\n"
      "                       quiet=}])\n"
@@ -652,8 +661,10 @@ static const rtl_reg funcs[] = {
      "Key fix-ups: gamma/beta -> weight/bias, missing or extra `bert.`/`module.` prefixes,\n"
      "TinyBERT fit_denses.0 -> fit_dense, TF names. Heads and fit_size are inferred from the\n"
      "weights when the config does not list them. The report lists missing (randomly\n"
-     "initialised) and unexpected keys like HF; strict=true turns them into an error. The\n"
-     "model is returned in eval mode."},
+     "initialised) and unexpected keys like HF; strict=true turns them into an error. Encoder\n"
+     "or embedding tensors the config needs but the weights lack are always an error (config and\n"
+     "weights disagree). A folder whose m:save was interrupted loads as the old or the new save\n"
+     "(see Model:save). The model is returned in eval mode."},
     {"relative_table", l_relative_table,
      "rt.model.relative_table(K, d) -> R [2K+1, d]: NEZHA's sinusoid table at the shifted index p,\n"
      "R[p][2k] = sin(p / 10000^(2k/d)), R[p][2k+1] = cos(...), float64 then float32."},

@@ -83,6 +83,11 @@ static int l_load(lua_State *L) {
         }
         lua_pop(L, 1);
     }
+    if (rt_vocab_find(v, "[UNK]", 5) < 0) {   /* WordPiece would emit id -1 for every unknown word */
+        const char *src = lua_type(L, 1) == LUA_TTABLE ? "the token list" : lua_tostring(L, 1);
+        rt_vocab_free(v);
+        return luaL_error(L, "rt.tokenizer.load: %s has no [UNK] token (WordPiece needs it for unknown words)", src);
+    }
     rt_tokenizer *t = rt_tokenizer_new(v, lower, nn >= 0 ? never : NULL, nn >= 0 ? nn : 0);
     RTL_CHECK(L, t);
     t->max_chars = (int)opt_int(L, 2, "max_chars", 100);

@@ -14,6 +14,7 @@
 #include <cjson/cJSON.h>
 #include "model.h"
 #include "weights_io.h"
+#include "dirsave.h"
 #include "../io/ioutil.h"
 #include "../io/tensor_dict.h"
 
@@ -46,10 +47,8 @@ static bool ends_with(const char *s, const char *suf) {
 static bool find_weights(const char *dir, char *out, size_t n) {
     static const char *names[] = {"model.safetensors", "pytorch_model.bin", "model.ckpt.index",
                                   "bert_model.ckpt.index", NULL};
-    for (int i = 0; names[i]; i++) {
-        join(out, n, dir, names[i]);
-        if (file_exists(out)) return true;
-    }
+    for (int i = 0; names[i]; i++)
+        if (rt_dirsave_resolve(dir, names[i], out, n)) return true;
     DIR *d = opendir(dir);
     if (!d) return false;
     struct dirent *e;
@@ -58,7 +57,7 @@ static bool find_weights(const char *dir, char *out, size_t n) {
     for (int s = 0; sufs[s] && !found; s++) {
         rewinddir(d);
         while ((e = readdir(d)))
-            if (ends_with(e->d_name, sufs[s]) && strncmp(e->d_name, "training_args", 13)) {
+            if (e->d_name[0] != '.' && ends_with(e->d_name, sufs[s]) && strncmp(e->d_name, "training_args", 13)) {
                 join(out, n, dir, e->d_name);
                 if (file_exists(out)) { found = true; break; }
             }
@@ -133,6 +132,20 @@ static rt_status fill_model(rt_model *m, ckey *ks, int nk, const char *origin, r
             i = find_key(ks, nk, alt);
         }
         rt_tensor *dst = *m->params[p].slot;
+        if (i < 0 && (!strncmp(pn, "bert.encoder.", 13) || !strncmp(pn, "bert.embeddings.", 16))) {
+            /* a missing-keys report is not enough: the config promises layers the
+             * weights do not have (e.g. a config saved over other weights) */
+            int n_body = 0;
+            for (int q = p; q < m->nparams; q++) {
+                const char *qn = m->params[q].name;
+                if ((!strncmp(qn, "bert.encoder.", 13) || !strncmp(qn, "bert.embeddings.", 16)) &&
+                    find_key(ks, nk, qn) < 0 && find_key(ks, nk, qn + 5) < 0)
+                    n_body++;
+            }
+            return rt_errorf(RT_EFORMAT, "%s: config and weights disagree: the config (%d layers, hidden %d) needs %s, "
+                             "which the weights lack (%d encoder/embedding tensors missing); refusing to "
+                             "initialise them at random", origin, m->cfg.num_hidden_layers, m->cfg.hidden_size, pn, n_body);
+        }
         if (i < 0) { report_add(o, "missing keys (newly initialised):\n", &o->n_missing, pn); continue; }
         ks[i].used = 1;
         rt_tensor *src = ks[i].t;
@@ -220,9 +233,8 @@ rt_model *rt_model_load(const char *path, rt_load_opts *o) {
         snprintf(tmp, sizeof tmp, "%s", wpath);
         snprintf(dir, sizeof dir, "%s", dirname(tmp));
     }
-    join(cpath, sizeof cpath, dir, "config.json");
-    if (!file_exists(cpath)) join(cpath, sizeof cpath, dir, "bert_config.json");
-    if (!file_exists(cpath)) {
+    if (!rt_dirsave_resolve(dir, "config.json", cpath, sizeof cpath) &&
+        !rt_dirsave_resolve(dir, "bert_config.json", cpath, sizeof cpath)) {
         rt_errorf(RT_EIO, "%s: no config.json or bert_config.json beside the weights", dir);
         return NULL;
     }
@@ -245,7 +257,7 @@ rt_model *rt_model_load(const char *path, rt_load_opts *o) {
     infer_config(&cfg, ks, nk, o);
     if (rt_config_validate(&cfg, cpath)) { rt_config_free(&cfg); goto done; }
     m = rt_model_new(&cfg, NULL);
-    if (!m) { rt_config_free(&cfg); goto done; }
+    if (!m) { rt_error_prefix("%s", cpath); rt_config_free(&cfg); goto done; }
     if (fill_model(m, ks, nk, wpath, o)) { rt_model_free(m); m = NULL; goto done; }
     if (o->strict && (o->n_missing || o->n_unexpected)) {
         rt_errorf(RT_EFORMAT, "%s: strict load failed:\n%s", wpath, o->report);
@@ -254,8 +266,7 @@ rt_model *rt_model_load(const char *path, rt_load_opts *o) {
         goto done;
     }
     char vp[PATH_MAX];
-    join(vp, sizeof vp, dir, "vocab.txt");
-    if (file_exists(vp)) m->vocab_path = strdup(vp);
+    if (rt_dirsave_resolve(dir, "vocab.txt", vp, sizeof vp)) m->vocab_path = strdup(vp);
 done:
     for (int i = 0; i < nk; i++) free(ks[i].name);
     free(ks);
@@ -265,24 +276,11 @@ done:
 
 /* ------------------------------------------------------------------ save */
 
-rt_status rt_model_save(rt_model *m, const char *dir, const char *format) {
-    bool bin = format && !strcmp(format, "bin");
-    if (format && !bin && strcmp(format, "safetensors"))
-        return rt_errorf(RT_EINVAL, "save: format must be \"safetensors\" or \"bin\" (got \"%s\")", format);
-    rt_status st = rt_mkdir_p(dir);
-    if (st) return st;
-    char path[PATH_MAX];
-    char *json = rt_config_to_json(&m->cfg);
-    if (!json) return rt_errorf(RT_ENOMEM, "save: out of memory");
-    if (!join(path, sizeof path, dir, "config.json")) return rt_last_status();
-    size_t jl = strlen(json);
-    json = realloc(json, jl + 2);
-    json[jl] = '\n';
-    st = rt_write_file_atomic(path, json, jl + 1);
-    free(json);
-    if (st) return st;
+/* Stage m's weights as model.safetensors, or pytorch_model.bin when bin. */
+static rt_status stage_weights(rt_dirsave *ds, rt_model *m, bool bin) {
     rt_tensor_dict *d = rt_tdict_new();
     if (!d) return rt_last_status();
+    rt_status st = RT_OK;
     for (int i = 0; i < m->nparams && !st; i++) {
         st = rt_tdict_add(d, m->params[i].name, *m->params[i].slot);
         /* the tied decoder appears in a PyTorch state_dict, sharing the word embeddings */
@@ -290,21 +288,57 @@ rt_status rt_model_save(rt_model *m, const char *dir, const char *format) {
             st = rt_tdict_add(d, "cls.predictions.decoder.weight", m->word);
     }
     if (!st) {
-        if (!join(path, sizeof path, dir, bin ? "pytorch_model.bin" : "model.safetensors")) st = rt_last_status();
+        const char *path = rt_dirsave_stage(ds, bin ? "pytorch_model.bin" : "model.safetensors");
+        if (!path) st = rt_last_status();
         if (!bin && !st) st = rt_tdict_set_meta(d, "format", "pt");
         if (!st) st = rt_weights_save(path, d, bin);
     }
     rt_tdict_free(d);
+    return st;
+}
+
+/* The whole folder is replaced as one (dirsave.h): config.json, the weights and
+ * vocab.txt are staged, then committed together; a weights file of the other
+ * format left from an earlier save is rewritten in the same commit, so the folder
+ * never pairs the new config with old weights. */
+rt_status rt_model_save(rt_model *m, const char *dir, const char *format) {
+    bool bin = format && !strcmp(format, "bin");
+    if (format && !bin && strcmp(format, "safetensors"))
+        return rt_errorf(RT_EINVAL, "save: format must be \"safetensors\" or \"bin\" (got \"%s\")", format);
+    rt_dirsave ds;
+    rt_status st = rt_dirsave_begin(&ds, dir);
     if (st) return st;
+    char *json = rt_config_to_json(&m->cfg);
+    if (!json) return rt_errorf(RT_ENOMEM, "save: out of memory");
+    size_t jl = strlen(json);
+    char *j2 = realloc(json, jl + 2);
+    if (!j2) { free(json); return rt_errorf(RT_ENOMEM, "save: out of memory"); }
+    json = j2;
+    json[jl] = '\n';
+    const char *path = rt_dirsave_stage(&ds, "config.json");
+    st = path ? rt_write_file_atomic(path, json, jl + 1) : rt_last_status();
+    free(json);
+    if (st) goto fail;
+    /* the requested format; a weights file of the other format already there is
+     * rewritten from this model in the same commit (never left stale beside it) */
+    char other_path[PATH_MAX];
+    bool other = rt_dirsave_resolve(dir, bin ? "model.safetensors" : "pytorch_model.bin", other_path, sizeof other_path);
+    if ((st = stage_weights(&ds, m, bin))) goto fail;
+    if (other && (st = stage_weights(&ds, m, !bin))) goto fail;
     if (m->vocab_path) {
-        if (!join(path, sizeof path, dir, "vocab.txt")) return rt_last_status();
-        char a[PATH_MAX], b[PATH_MAX];
-        if (!(realpath(m->vocab_path, a) && realpath(path, b) && !strcmp(a, b))) {
+        char vp[PATH_MAX], a[PATH_MAX], b[PATH_MAX];
+        if (!join(vp, sizeof vp, dir, "vocab.txt")) { st = rt_last_status(); goto fail; }
+        if (!(realpath(m->vocab_path, a) && realpath(vp, b) && !strcmp(a, b))) {
             uint8_t *buf; size_t len;
-            if ((st = rt_read_file(m->vocab_path, &buf, &len))) return st;
-            st = rt_write_file_atomic(path, buf, len);
+            if ((st = rt_read_file(m->vocab_path, &buf, &len))) goto fail;
+            path = rt_dirsave_stage(&ds, "vocab.txt");
+            st = path ? rt_write_file_atomic(path, buf, len) : rt_last_status();
             free(buf);
+            if (st) goto fail;
         }
     }
+    return rt_dirsave_commit(&ds);
+fail:
+    rt_dirsave_abort(&ds);
     return st;
 }

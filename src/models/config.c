@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "model.h"
 #include "../core/sys.h"
 
@@ -138,7 +139,43 @@ rt_status rt_config_validate(const rt_config *c, const char *origin) {
                          "\"classifier\"; pick one", o);
     if ((c->heads & (RT_HEAD_CLS | RT_HEAD_TOKCLS)) && c->num_labels <= 0)
         return rt_errorf(RT_EINVAL, "%s: num_labels must be > 0 for a classifier head (got %d)", o, c->num_labels);
+    /* Sane limits (far above every published BERT/NEZHA/TinyBERT), checked before
+     * anything is allocated: a 200-byte config cannot ask for gigabytes. */
+    static const struct { const char *key; int64_t max; } lim[] = {
+        {"vocab_size", RT_CONFIG_MAX_VOCAB}, {"hidden_size", RT_CONFIG_MAX_HIDDEN},
+        {"num_hidden_layers", RT_CONFIG_MAX_LAYERS}, {"num_attention_heads", RT_CONFIG_MAX_HEADS},
+        {"intermediate_size", RT_CONFIG_MAX_INTERMEDIATE}, {"max_position_embeddings", RT_CONFIG_MAX_POSITIONS},
+        {"type_vocab_size", RT_CONFIG_MAX_TYPES}, {"max_relative_position", RT_CONFIG_MAX_POSITIONS},
+        {"fit_size", RT_CONFIG_MAX_HIDDEN}, {"num_labels", RT_CONFIG_MAX_LABELS},
+    };
+    const int vals[] = {c->vocab_size, c->hidden_size, c->num_hidden_layers, c->num_attention_heads,
+                        c->intermediate_size, c->max_position_embeddings, c->type_vocab_size,
+                        c->use_relative_position ? c->max_relative_position : 0, c->fit_size, c->num_labels};
+    for (size_t i = 0; i < sizeof lim / sizeof *lim; i++)
+        if (vals[i] > lim[i].max)
+            return rt_errorf(RT_EINVAL, "%s: %s %d is above the limit %lld", o, lim[i].key, vals[i], (long long)lim[i].max);
+    double bytes = rt_config_param_bytes(c), avail = rt_config_memory_limit();
+    if (bytes > avail)
+        return rt_errorf(RT_ENOMEM, "%s: the model would need %.1f GiB for its parameters alone, more than the "
+                         "%.1f GiB this machine has (check num_hidden_layers, hidden_size, vocab_size)",
+                         o, bytes / 1073741824.0, avail / 1073741824.0);
     return RT_OK;
+}
+
+double rt_config_param_bytes(const rt_config *c) {
+    double H = c->hidden_size, I = c->intermediate_size, L = c->num_hidden_layers;
+    double emb = ((double)c->vocab_size + (c->use_relative_position ? 0 : c->max_position_embeddings) +
+                  c->type_vocab_size + 2) * H;
+    double layer = 4 * (H * H + H) + 2 * H * I + I + H + 4 * H;
+    double heads = H * H + H + (double)c->vocab_size + 3 * H + (double)(c->num_labels + 2) * (H + 1) +
+                   (c->fit_size > 0 ? (H + 1) * c->fit_size * (L + 1) : 0);
+    return 4 * (emb + L * layer + heads);
+}
+
+double rt_config_memory_limit(void) {
+    long pages = sysconf(_SC_PHYS_PAGES), pg = sysconf(_SC_PAGESIZE);
+    double phys = pages > 0 && pg > 0 ? (double)pages * (double)pg : 64.0 * 1073741824.0;
+    return phys;
 }
 
 rt_status rt_config_parse(const char *text, const char *origin, rt_config *c) {

@@ -44,7 +44,21 @@ typedef struct rt_config {
  * defaults; validates. On error c is left empty. */
 rt_status rt_config_parse(const char *text, const char *origin, rt_config *c);
 rt_status rt_config_load(const char *path, rt_config *c);
+/* Checks every value, the limits below, and that the parameters (estimated by
+ * rt_config_param_bytes, f32) fit in this machine's memory, before allocating. */
 rt_status rt_config_validate(const rt_config *c, const char *origin);
+#define RT_CONFIG_MAX_VOCAB        (1 << 24)
+#define RT_CONFIG_MAX_HIDDEN       65536
+#define RT_CONFIG_MAX_LAYERS       1024
+#define RT_CONFIG_MAX_HEADS        1024
+#define RT_CONFIG_MAX_INTERMEDIATE (1 << 20)
+#define RT_CONFIG_MAX_POSITIONS    (1 << 20)
+#define RT_CONFIG_MAX_TYPES        65536
+#define RT_CONFIG_MAX_LABELS       (1 << 20)
+/* Bytes of the f32 parameters a config asks for (estimate, heads included). */
+double rt_config_param_bytes(const rt_config *c);
+/* Physical memory of this machine in bytes (the ceiling rt_config_validate uses). */
+double rt_config_memory_limit(void);
 /* Write the resolved values back into c->json (so m.config / saving show them). */
 void rt_config_sync(rt_config *c);
 /* Pretty JSON of c->json after rt_config_sync (malloc'd, caller frees). */
