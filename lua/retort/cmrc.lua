@@ -333,16 +333,8 @@ M.FLAGS = {
   { "teacher_model", nil, "distil from this fine-tuned CMRC model (folder written by this recipe)" },
   { "pred_distill", false, "distillation stage 2: start/end soft CE (else stage 1: att + rep)", type = "bool" },
   { "temperature", 1.0, "distillation temperature", type = "float" },
-  { "from_scratch", false, "random initialisation (size from --bert_config_file or the flags below)", type = "bool" },
-  { "hidden_size", 64, "--from_scratch: hidden size", type = "int" },
-  { "num_hidden_layers", 2, "--from_scratch: layers", type = "int" },
-  { "num_attention_heads", 2, "--from_scratch: heads", type = "int" },
-  { "intermediate_size", nil, "--from_scratch: FFN size (4 x hidden)", type = "int" },
-  { "dropout", 0.1, "--from_scratch: dropout", type = "float" },
-  { "use_relative_position", false, "--from_scratch: NEZHA relative positions", type = "bool" },
-  { "threads", nil, "CPU threads", type = "int" },
-  { "progress", "auto", "progress bar: auto | true | false", choices = { "auto", "true", "false" } },
 }
+K.append_flags(M.FLAGS, K.SCRATCH_FLAGS)
 
 M.DEPARTURES = {
   "training shuffles with retort's generator (same --rand_seed, another order than numpy's)",
@@ -352,7 +344,7 @@ M.DEPARTURES = {
   "predictions are written without JSON indentation",
 }
 
-local function write_json(path, v) K.write(path, rt.log.json_encode(v) .. "\n") end
+local function write_json(path, v) rt.sys.atomic_write(path, rt.log.json_encode(v) .. "\n") end
 
 --- Q.run(o) -> results: the whole recipe (o = parsed Q.FLAGS): train, predict, score.
 function M.run(o)
@@ -362,7 +354,7 @@ function M.run(o)
   if not (o.do_train or o.do_predict) then error(prog .. ": at least one of --do_train or --do_predict must be true", 0) end
   if o.do_train and not o.train_file then error(prog .. ": --do_train needs --train_file", 0) end
   if o.do_predict and not o.predict_file then error(prog .. ": --do_predict needs --predict_file", 0) end
-  K.mkdir(o.output_dir)
+  rt.sys.mkdir(o.output_dir)
   local vocab = K.vocab_of(o, prog)
   local tok = rt.tokenizer.load(vocab, { lower = o.do_lower_case })
   local FO = { max_len = o.max_seq_length, doc_stride = o.doc_stride, max_query = o.max_query_length }

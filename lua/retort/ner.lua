@@ -297,8 +297,8 @@ function M.write_predictions(dir, split, items, preds, labels)
     c[#c + 1] = ""
   end
   local f1, f2 = dir .. "/label_" .. split .. ".txt", dir .. "/" .. split .. "_predictions.txt"
-  K.write(f1, table.concat(a, "\n") .. (#a > 0 and "\n" or ""))
-  K.write(f2, table.concat(c, "\n") .. (#c > 0 and "\n" or ""))
+  rt.sys.atomic_write(f1, table.concat(a, "\n") .. (#a > 0 and "\n" or ""))
+  rt.sys.atomic_write(f2, table.concat(c, "\n") .. (#c > 0 and "\n" or ""))
   return { f1, f2 }
 end
 
@@ -367,16 +367,8 @@ M.FLAGS = {
   { "teacher_model", nil, "distil from this fine-tuned NER model (folder written by this recipe)" },
   { "pred_distill", false, "distillation stage 2: soft CE on the logits (else stage 1: att + rep)", type = "bool" },
   { "temperature", 1.0, "distillation temperature", type = "float" },
-  { "from_scratch", false, "random initialisation (size from --bert_config_file or the flags below)", type = "bool" },
-  { "hidden_size", 64, "--from_scratch: hidden size", type = "int" },
-  { "num_hidden_layers", 2, "--from_scratch: layers", type = "int" },
-  { "num_attention_heads", 2, "--from_scratch: heads", type = "int" },
-  { "intermediate_size", nil, "--from_scratch: FFN size (4 x hidden)", type = "int" },
-  { "dropout", 0.1, "--from_scratch: dropout", type = "float" },
-  { "use_relative_position", false, "--from_scratch: NEZHA relative positions", type = "bool" },
-  { "threads", nil, "CPU threads", type = "int" },
-  { "progress", "auto", "progress bar: auto | true | false", choices = { "auto", "true", "false" } },
 }
+K.append_flags(M.FLAGS, K.SCRATCH_FLAGS)
 
 M.DEPARTURES = {
   "label_list.txt and label2id.json instead of label2id.pkl",
@@ -396,7 +388,7 @@ local function write_results(path, res)
   table.sort(keys)
   local lines = {}
   for _, k in ipairs(keys) do lines[#lines + 1] = string.format("%s = %s", k, tostring(res[k])) end
-  K.write(path, table.concat(lines, "\n") .. "\n")
+  rt.sys.atomic_write(path, table.concat(lines, "\n") .. "\n")
 end
 
 --- N.run(o) -> results: the whole recipe (o = parsed M.FLAGS). Trains (optionally
@@ -408,7 +400,7 @@ function M.run(o)
   if not (o.do_train or o.do_eval or o.do_predict) then
     error(prog .. ": at least one of --do_train, --do_eval or --do_predict must be true", 0)
   end
-  K.mkdir(o.output_dir)
+  rt.sys.mkdir(o.output_dir)
   local vocab = K.vocab_of(o, prog)
   local tok = rt.tokenizer.load(vocab, { lower = o.do_lower_case })
   local max_len = o.max_seq_length
@@ -422,15 +414,15 @@ function M.run(o)
   -- output_dir's), else from the data
   local labels
   local src = o.init_checkpoint or o.model_dir
-  local saved = not train and src and K.read_lines((K.isdir(src) and src or (src:match("^(.*)/[^/]*$") or "."))
+  local saved = not train and src and K.read_lines((rt.sys.isdir(src) and src or (src:match("^(.*)/[^/]*$") or "."))
     .. "/label_list.txt") or K.read_lines(o.output_dir .. "/label_list.txt")
   if o.labels then labels = M.labels({ train or {}, dev or {}, test or {} }, o.labels)
   elseif saved and not train then labels = saved
   else labels = M.labels({ train or {}, dev or {}, test or {} }) end
-  K.write(o.output_dir .. "/label_list.txt", table.concat(labels, "\n") .. "\n")
+  rt.sys.atomic_write(o.output_dir .. "/label_list.txt", table.concat(labels, "\n") .. "\n")
   local l2i = {}
   for i, l in ipairs(labels) do l2i[l] = i end
-  K.write(o.output_dir .. "/label2id.json", rt.log.json_encode(l2i))
+  rt.sys.atomic_write(o.output_dir .. "/label2id.json", rt.log.json_encode(l2i))
   local C = #labels + 1
 
   local teacher, maps
@@ -451,7 +443,7 @@ function M.run(o)
   end
   local function save_model(m, dir)
     m:save(dir); tok:save(dir .. "/vocab.txt")
-    K.write(dir .. "/label_list.txt", table.concat(labels, "\n") .. "\n")
+    rt.sys.atomic_write(dir .. "/label_list.txt", table.concat(labels, "\n") .. "\n")
   end
 
   local D = { max_len = max_len }
@@ -502,7 +494,7 @@ function M.run(o)
     results.best_step = summary.best_step
     if summary.best then results["best_" .. o.best_metric] = summary.best end
     -- evaluate / predict with the best model
-    if K.isdir(o.output_dir .. "/best") then
+    if rt.sys.isdir(o.output_dir .. "/best") then
       model = rt.model.load(o.output_dir .. "/best", { quiet = true })
     end
   end

@@ -1,18 +1,28 @@
 -- retort.taskkit: the pieces ner.lua and cmrc.lua share (model from a checkpoint
 -- or from scratch, the optimizer of the TF fine-tuning scripts, teacher checks
--- for task distillation, small file helpers). Internal; the public entry points
+-- for task distillation, the shared flag rows). Internal; the public entry points
 -- are rt.tasks.ner and rt.tasks.cmrc.
 local rt = require "retort"
 local M = {}
 
---- mkdir(path): create a folder and its parents (rt.sys.mkdir).
-function M.mkdir(path) return rt.sys.mkdir(path) end
+--- SCRATCH_FLAGS: the flag rows both recipes end with (a model from scratch, threads,
+--- progress); append_flags(spec, rows) adds them to a recipe's flag table.
+M.SCRATCH_FLAGS = {
+  { "from_scratch", false, "random initialisation (size from --bert_config_file or the flags below)", type = "bool" },
+  { "hidden_size", 64, "--from_scratch: hidden size", type = "int" },
+  { "num_hidden_layers", 2, "--from_scratch: layers", type = "int" },
+  { "num_attention_heads", 2, "--from_scratch: heads", type = "int" },
+  { "intermediate_size", nil, "--from_scratch: FFN size (4 x hidden)", type = "int" },
+  { "dropout", 0.1, "--from_scratch: dropout", type = "float" },
+  { "use_relative_position", false, "--from_scratch: NEZHA relative positions", type = "bool" },
+  { "threads", nil, "CPU threads", type = "int" },
+  { "progress", "auto", "progress bar: auto | true | false", choices = { "auto", "true", "false" } },
+}
 
---- write(path, text): atomic write (rt.sys.atomic_write).
-function M.write(path, text) return rt.sys.atomic_write(path, text) end
-
---- isdir(path) -> whether path is a folder.
-function M.isdir(path) return rt.sys.isdir(path) end
+function M.append_flags(spec, rows)
+  for _, r in ipairs(rows) do spec[#spec + 1] = r end
+  return spec
+end
 
 --- read_lines(path) -> list of lines (nil when the file is absent).
 function M.read_lines(path)
@@ -26,7 +36,7 @@ end
 
 -- "model.ckpt-100" / "x/model.safetensors" / a folder -> what rt.model.load takes
 local function ckpt_path(p)
-  if M.isdir(p) then return p end
+  if rt.sys.isdir(p) then return p end
   for _, suf in ipairs({ "", ".index" }) do
     local f = io.open(p .. suf, "rb")
     if f then f:close(); return p .. suf end
@@ -41,7 +51,7 @@ function M.vocab_of(o, prog)
   if o.vocab_file then return o.vocab_file end
   local src = o.init_checkpoint or o.model_dir
   if src then
-    local d = M.isdir(src) and src or dirname(src)
+    local d = rt.sys.isdir(src) and src or dirname(src)
     return d .. "/vocab.txt"
   end
   error(prog .. ": --vocab_file is required (or --init_checkpoint next to a vocab.txt)", 0)
@@ -121,7 +131,7 @@ end
 function M.teacher(o, student_vocab, a)
   local dir = o.teacher_model
   local prog = a.prog
-  if not M.isdir(dir) then error(prog .. ": --teacher_model " .. dir .. " is not a folder", 0) end
+  if not rt.sys.isdir(dir) then error(prog .. ": --teacher_model " .. dir .. " is not a folder", 0) end
   local DC = require "retort.distill_checks"
   local tv = dir .. "/vocab.txt"
   local fh = io.open(tv, "rb")
